@@ -1,0 +1,5 @@
+"""gitflowml: Git-native artifact versioning and reproducible pipelines."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

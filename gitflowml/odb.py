@@ -1,0 +1,264 @@
+"""The content-addressed object store on a local file system.
+
+Layout (SPEC section 4): `<store>/<hex[:2]>/<hex[2:]>` for file contents and
+`<store>/<hex[:2]>/<hex[2:]>.dir` for directory manifests. Objects are written to
+`<store>/tmp/tmp-<uuid>` and renamed into place, so a crash never leaves a truncated or
+misnamed object; they are read-only once stored. Every oid is validated before it
+becomes a path. Remote stores (fsspec) share the layout through `relpath_for`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import uuid
+from pathlib import Path
+
+from gitflowml import hashing
+from gitflowml.config import LinkType
+from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
+
+DIR_SUFFIX = ".dir"
+TMP_DIR = "tmp"
+OBJECT_MODE = 0o444
+FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+_NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
+
+
+def relpath_for(oid: str, is_dir: bool = False) -> str:
+    if not hashing.is_oid(oid):
+        raise InvalidOidError(f"{oid!r} is not a gitflowml object id (32 lowercase hex digits)")
+    return f"{oid[:2]}/{oid[2:]}{DIR_SUFFIX if is_dir else ''}"
+
+
+class LocalOdb:
+    """Objects under `root`. Safe to use from several threads and processes at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._made: set[str] = set()
+        self._reflink_ok = True
+
+    # -- paths ---------------------------------------------------------------------------
+    def path(self, oid: str, is_dir: bool = False) -> Path:
+        return self.root / relpath_for(oid, is_dir)
+
+    def exists(self, oid: str, is_dir: bool = False) -> bool:
+        return os.path.exists(self.path(oid, is_dir))
+
+    def _tmp(self) -> str:
+        tmp_dir = self.root / TMP_DIR
+        if TMP_DIR not in self._made:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._made.add(TMP_DIR)
+        return str(tmp_dir / f"tmp-{uuid.uuid4().hex}")
+
+    def _install(self, tmp: str, oid: str, is_dir: bool) -> None:
+        fan = oid[:2]
+        if fan not in self._made:
+            (self.root / fan).mkdir(parents=True, exist_ok=True)
+            self._made.add(fan)
+        os.replace(tmp, self.path(oid, is_dir))
+
+    # -- writing -------------------------------------------------------------------------
+    def add_bytes(self, data: bytes, is_dir: bool = False) -> str:
+        oid = hashing.hash_bytes(data)
+        if not self.exists(oid, is_dir):
+            self._write_new(oid, (data,), is_dir)
+        return oid
+
+    def _write_new(self, oid: str, blocks: tuple[bytes, ...], is_dir: bool) -> None:
+        tmp = self._tmp()
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                for block in blocks:
+                    _write_all(fd, block)
+                os.fchmod(fd, OBJECT_MODE)
+            finally:
+                os.close(fd)
+            self._install(tmp, oid, is_dir)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def add_file(self, src: str) -> tuple[str, int]:
+        """Hash `src` and store it in one pass; returns (oid, size). Reads the file once."""
+        with open(src, "rb", buffering=0) as f:
+            first = f.read(hashing.CHUNK)
+            second = f.read(hashing.CHUNK) if len(first) == hashing.CHUNK else b""
+            if not second:  # small file: the oid is known before anything is written
+                oid = hashing.hash_bytes(first)
+                if not self.exists(oid):
+                    self._write_new(oid, (first,), False)
+                return oid, len(first)
+            return self._add_stream(f, first, second)
+
+    def _add_stream(self, f: object, first: bytes, second: bytes) -> tuple[str, int]:
+        hasher = hashing.new_hasher()
+        tmp = self._tmp()
+        size = 0
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                block = first
+                while block:
+                    hasher.update(block)
+                    _write_all(fd, block)
+                    size += len(block)
+                    if second:
+                        block, second = second, b""
+                    else:
+                        block = f.read(hashing.CHUNK)  # type: ignore[attr-defined]
+                os.fchmod(fd, OBJECT_MODE)
+            finally:
+                os.close(fd)
+            oid = hasher.hexdigest()
+            if self.exists(oid):
+                os.unlink(tmp)
+            else:
+                self._install(tmp, oid, False)
+            return oid, size
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def add_manifest(self, manifest: hashing.Manifest) -> str:
+        return self.add_bytes(manifest.to_bytes(), is_dir=True)
+
+    def missing(self, oids: set[str]) -> set[str]:
+        """Which of `oids` (file objects) are not in `odb`: one listing per fan-out directory."""
+        by_fan: dict[str, set[str]] = {}
+        for oid in oids:
+            relpath_for(oid)
+            by_fan.setdefault(oid[:2], set()).add(oid[2:])
+        missing: set[str] = set()
+        for fan, rests in by_fan.items():
+            if len(rests) <= 4:
+                missing.update(fan + r for r in rests if not (self.root / fan / r).exists())
+                continue
+            try:
+                present = set(os.listdir(self.root / fan))
+            except FileNotFoundError:
+                present = set()
+            missing.update(fan + r for r in rests - present)
+        return missing
+
+    # -- reading -------------------------------------------------------------------------
+    def read_manifest(self, oid: str) -> hashing.Manifest:
+        """Load and verify a directory manifest."""
+        path = self.path(oid, is_dir=True)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ObjectMissingError(f"directory object {oid} is not in the cache") from None
+        if hashing.hash_bytes(data) != oid:
+            raise ObjectCorruptError(
+                f"cache object {path} is corrupt (its content does not match its hash); "
+                "delete it and fetch it again with 'gitflowml pull'"
+            )
+        try:
+            return hashing.Manifest.from_bytes(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ObjectCorruptError(f"cache object {path} is not a valid manifest: {exc}") from exc
+
+    def verify(self, oid: str) -> None:
+        """Re-hash a file object; raise when it is missing or its content does not match."""
+        path = self.path(oid)
+        try:
+            actual, _ = hashing.hash_file(str(path))
+        except FileNotFoundError:
+            raise ObjectMissingError(f"object {oid} is not in the cache") from None
+        if actual != oid:
+            raise ObjectCorruptError(_corrupt_message(path))
+
+    # -- materialising -------------------------------------------------------------------
+    def materialise(
+        self, oid: str, dest: Path, link_types: tuple[LinkType, ...], isexec: bool, verified: bool
+    ) -> None:
+        """Put object `oid` at `dest` (replacing it atomically) with the first link type that
+        works. The object is verified on the way unless `verified` says it already was."""
+        src = self.path(oid)
+        if not src.exists():
+            raise ObjectMissingError(f"object {oid} is not in the cache")
+        tmp = dest.parent / f".{dest.name}.gfml-tmp-{uuid.uuid4().hex}"
+        mode = 0o777 if isexec else 0o666
+        try:
+            for link in link_types:
+                if self._try_link(link, oid, src, tmp, mode, verified):
+                    os.replace(tmp, dest)
+                    return
+            raise OSError(errno.ENOTSUP, "none of the configured cache.type link types worked")
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _try_link(
+        self, link: LinkType, oid: str, src: Path, tmp: Path, mode: int, verified: bool
+    ) -> bool:
+        if link is LinkType.COPY:
+            self._verified_copy(oid, src, tmp, mode)
+            return True
+        if link is LinkType.REFLINK:
+            if not self._reflink_ok:
+                return False
+            if not verified:
+                self.verify(oid)
+            fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            try:
+                with open(src, "rb") as f_in:
+                    fcntl.ioctl(fd_out, FICLONE, f_in.fileno())
+            except OSError as exc:
+                os.close(fd_out)
+                os.unlink(tmp)
+                if exc.errno in _NO_REFLINK:
+                    self._reflink_ok = False
+                    return False
+                raise
+            os.close(fd_out)
+            return True
+        if not verified:
+            self.verify(oid)
+        try:
+            if link is LinkType.HARDLINK:
+                os.link(src, tmp)
+            else:
+                os.symlink(src, tmp)
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
+                return False
+            raise
+        return True
+
+    def _verified_copy(self, oid: str, src: Path, tmp: Path, mode: int) -> None:
+        hasher = hashing.new_hasher()
+        fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            with open(src, "rb", buffering=0) as f_in:
+                while block := f_in.read(hashing.CHUNK):
+                    hasher.update(block)
+                    _write_all(fd_out, block)
+        finally:
+            os.close(fd_out)
+        if hasher.hexdigest() != oid:
+            os.unlink(tmp)
+            raise ObjectCorruptError(_corrupt_message(src))
+
+
+def _corrupt_message(path: Path) -> str:
+    return (
+        f"cache object {path} is corrupt (its content does not match its hash); "
+        "delete it and fetch it again with 'gitflowml pull', or re-add the data"
+    )
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,68 @@
+"""The frozen `Project`: where the repository, `.gitflowml/` and the cache are."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitflowml import config as config_mod
+from gitflowml.errors import NotAProjectError, PathError
+
+DOT_DIR = ".gitflowml"
+POINTER_SUFFIX = ".gfml"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    root: Path
+    config: config_mod.Config
+
+    @property
+    def dot_dir(self) -> Path:
+        return self.root / DOT_DIR
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.config.cache_dir or self.dot_dir / "cache"
+
+    @property
+    def state_path(self) -> Path:
+        return self.dot_dir / "state.db"
+
+    @property
+    def jobs(self) -> int:
+        return self.config.jobs or min(16, (os.cpu_count() or 1) * 4)
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        """The project whose `.gitflowml/` is at `start` or above it."""
+        here = (start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / DOT_DIR).is_dir():
+                return cls.at(candidate)
+        raise NotAProjectError(
+            f"{here} is not in a gitflowml project; run 'gitflowml init' at the top of "
+            "your git repository"
+        )
+
+    @classmethod
+    def at(cls, root: Path) -> Project:
+        return cls(root=root, config=config_mod.load(root / DOT_DIR))
+
+    def relpath(self, path: str | os.PathLike[str], cwd: Path | None = None) -> str:
+        """A user-given path as a POSIX path relative to the root; error if outside it."""
+        absolute = Path(os.path.abspath((cwd or Path.cwd()) / path))
+        try:
+            rel = absolute.relative_to(self.root)
+        except ValueError:
+            raise PathError(
+                f"{path} is outside the repository {self.root}; gitflowml tracks paths inside it"
+            ) from None
+        parts = rel.parts
+        if parts and parts[0] in (DOT_DIR, ".git"):
+            raise PathError(f"{path} is inside {parts[0]}/, which gitflowml manages itself")
+        return rel.as_posix() if parts else "."
+
+    def abspath(self, rel: str) -> Path:
+        return self.root / rel

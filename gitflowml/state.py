@@ -1,0 +1,105 @@
+"""The stat cache: (path, inode, size, mtime_ns) -> oid, so an unchanged file is never re-read.
+
+An entry is trusted only while the file's inode, size and mtime_ns are what they were when it
+was hashed, and only if the file had not been modified within `RACY_NS` before it was hashed
+(git's "racy clean" problem: a write inside the same timestamp tick would go unnoticed).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = 1
+RACY_NS = 50_000_000  # 50 ms: well above the coarsest common mtime granularity (4 ms ticks)
+
+
+@dataclass(frozen=True, slots=True)
+class Stat:
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Stat:
+        return cls(st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class StateDb:
+    """A small SQLite table. Paths are absolute strings; open with `StateDb.open(path)`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: Path) -> StateDb:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA:
+            conn.execute("DROP TABLE IF EXISTS state")
+            conn.execute(
+                "CREATE TABLE state (path TEXT PRIMARY KEY, inode INTEGER, size INTEGER,"
+                " mtime_ns INTEGER, checked_ns INTEGER, oid TEXT) WITHOUT ROWID"
+            )
+            conn.execute(f"PRAGMA user_version={SCHEMA}")
+        return cls(conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @staticmethod
+    def _trusted(row: tuple[int, int, int, int, str], stat: Stat) -> str | None:
+        inode, size, mtime_ns, checked_ns, oid = row
+        if (inode, size, mtime_ns) != (stat.inode, stat.size, stat.mtime_ns):
+            return None
+        if checked_ns - mtime_ns < RACY_NS:
+            return None
+        return oid
+
+    def get(self, path: str, stat: Stat) -> str | None:
+        row = self._conn.execute(
+            "SELECT inode, size, mtime_ns, checked_ns, oid FROM state WHERE path = ?", (path,)
+        ).fetchone()
+        return self._trusted(row, stat) if row else None
+
+    def get_under(self, prefix: str) -> dict[str, tuple[int, int, int, int, str]]:
+        """Every row whose path starts with `prefix` + '/', in one range query."""
+        lo = prefix.rstrip("/") + "/"
+        hi = lo[:-1] + "0"  # '0' sorts right after '/'
+        rows = self._conn.execute(
+            "SELECT path, inode, size, mtime_ns, checked_ns, oid FROM state"
+            " WHERE path >= ? AND path < ?",
+            (lo, hi),
+        )
+        return {r[0]: r[1:] for r in rows}
+
+    def lookup(
+        self, rows: dict[str, tuple[int, int, int, int, str]], path: str, stat: Stat
+    ) -> str | None:
+        row = rows.get(path)
+        return self._trusted(row, stat) if row else None
+
+    def set_many(self, items: Iterable[tuple[str, Stat, str]], now_ns: int | None = None) -> None:
+        checked = time.time_ns() if now_ns is None else now_ns
+        rows = [(p, s.inode, s.size, s.mtime_ns, checked, oid) for p, s, oid in items]
+        if not rows:
+            return
+        with self.transaction():
+            self._conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")

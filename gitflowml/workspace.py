@@ -1,0 +1,183 @@
+"""What a workspace path holds now: a file or directory hashed through the state cache.
+
+`scan` walks, stats and looks every file up in the state cache; only files whose
+(inode, size, mtime_ns) changed are read, concurrently, and optionally stored in the
+object store in the same pass. Nothing is printed; results are returned.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitflowml import hashing, parallel
+from gitflowml.errors import PathError
+from gitflowml.odb import LocalOdb
+from gitflowml.state import Stat, StateDb
+
+SKIP_DIRS = frozenset({".git", ".gitflowml"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    oid: str
+    size: int
+    isexec: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DirInfo:
+    manifest: hashing.Manifest
+    oid: str
+
+
+Info = FileInfo | DirInfo | None  # None: nothing at the path
+
+
+@dataclass(slots=True)
+class _Pending:
+    key: str  # absolute path, the state key
+    stat: Stat
+    rel: str
+    isexec: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStats:
+    files: int
+    hashed: int  # files that had to be read
+    bytes_hashed: int
+
+
+class Scanner:
+    """Hashes workspace paths using (and updating) the state cache; one per command."""
+
+    def __init__(self, state: StateDb, jobs: int, store: LocalOdb | None = None) -> None:
+        self.state = state
+        self.jobs = jobs
+        self.store = store  # when set, every file read is also stored as an object
+        self.started_ns = time.time_ns()
+        self.files = 0
+        self.hashed = 0
+        self.bytes_hashed = 0
+
+    @property
+    def stats(self) -> ScanStats:
+        return ScanStats(self.files, self.hashed, self.bytes_hashed)
+
+    def scan(self, path: Path) -> Info:
+        return self.scan_many([path])[0]
+
+    def scan_many(self, paths: Sequence[Path]) -> list[Info]:
+        """Hash every path; the files of all of them that must be read are read in one pool."""
+        shapes: list[tuple[str, list[_Pending]]] = []
+        known: dict[str, str] = {}
+        pending: list[_Pending] = []
+        for path in paths:
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                shapes.append(("missing", []))
+                continue
+            if stat_mod.S_ISDIR(st.st_mode):
+                items = _walk(path)
+                rows: dict[str, tuple[int, int, int, int, str]] | None = self.state.get_under(
+                    str(path)
+                )
+                shapes.append(("dir", items))
+            elif stat_mod.S_ISREG(st.st_mode):
+                items = [_Pending(str(path), Stat.of(st), path.name, _isexec(st.st_mode))]
+                rows = None
+                shapes.append(("file", items))
+            else:
+                raise PathError(f"{path} is neither a regular file nor a directory")
+            self.files += len(items)
+            for item in items:
+                oid = (
+                    self.state.get(item.key, item.stat)
+                    if rows is None
+                    else self.state.lookup(rows, item.key, item.stat)
+                )
+                if oid is None:
+                    pending.append(item)
+                else:
+                    known[item.key] = oid
+        for item, oid in zip(pending, self._hash(pending), strict=True):
+            known[item.key] = oid
+
+        infos: list[Info] = []
+        for kind, items in shapes:
+            if kind == "missing":
+                infos.append(None)
+            elif kind == "file":
+                item = items[0]
+                infos.append(FileInfo(known[item.key], item.stat.size, item.isexec))
+            else:
+                manifest = hashing.Manifest.build(
+                    hashing.ManifestEntry(i.rel, known[i.key], i.stat.size, i.isexec) for i in items
+                )
+                infos.append(DirInfo(manifest, manifest.oid()))
+        return infos
+
+    def _hash(self, items: Sequence[_Pending]) -> list[str]:
+        if not items:
+            return []
+        store = self.store
+
+        def one(item: _Pending) -> str:
+            if store is not None:
+                oid, _ = store.add_file(item.key)
+            else:
+                oid, _ = hashing.hash_file(item.key)
+            return oid
+
+        oids = parallel.map_batched(one, items, self.jobs, lambda i: i.stat.size + 4096)
+        self.hashed += len(items)
+        self.bytes_hashed += sum(i.stat.size for i in items)
+        self.state.set_many(
+            ((i.key, i.stat, oid) for i, oid in zip(items, oids, strict=True)),
+            now_ns=self.started_ns,
+        )
+        return oids
+
+    def record(self, entries: Sequence[tuple[Path, str]]) -> None:
+        """Remember the oids of files this command wrote (checkout), so they are not re-read."""
+        rows = []
+        for path, oid in entries:
+            try:
+                rows.append((str(path), Stat.of(os.stat(path)), oid))
+            except FileNotFoundError:
+                continue
+        self.state.set_many(rows, now_ns=self.started_ns)
+
+
+def _isexec(mode: int) -> bool:
+    return bool(mode & stat_mod.S_IXUSR)
+
+
+def _walk(root: Path) -> list[_Pending]:
+    """Every regular file under `root` (symlinks to files followed), as relative POSIX paths."""
+    out: list[_Pending] = []
+    stack = [(str(root), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        with os.scandir(directory) as it:
+            for entry in it:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in SKIP_DIRS:
+                        stack.append((entry.path, rel + "/"))
+                    continue
+                st = entry.stat()  # follows a symlink to its target
+                if stat_mod.S_ISREG(st.st_mode):
+                    out.append(_Pending(entry.path, Stat.of(st), rel, _isexec(st.st_mode)))
+                elif stat_mod.S_ISDIR(st.st_mode):
+                    raise PathError(
+                        f"{entry.path} is a symbolic link to a directory; gitflowml does not "
+                        "follow those inside tracked directories (replace it with the data)"
+                    )
+    return out
