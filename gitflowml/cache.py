@@ -68,7 +68,7 @@ def tracked(project: Project) -> list[Tracked]:
         path = project.root / rel
         if not path.is_file():
             continue  # deleted from the work tree but still in the index
-        ptr = pointer.load(path)
+        ptr = pointer.load(path, rel)
         target = (Path(rel).parent / ptr.path).as_posix()
         out.append(Tracked(rel, target, ptr))
     return out

@@ -87,9 +87,6 @@ def _wanted(odb: LocalOdb, entry: Tracked) -> Manifest:
 
 def _plan(project: Project, odb: LocalOdb, entry: Tracked, info: Info) -> _Plan:
     wanted = _wanted(odb, entry)
-    missing = odb.missing({e.oid for e in wanted.entries})
-    if missing:
-        raise ObjectMissingError(entry.target)
     base = project.abspath(entry.target)
     have: dict[str, tuple[str, bool]]  # workspace relpath -> (oid, isexec)
     replace_whole = False
@@ -110,6 +107,8 @@ def _plan(project: Project, odb: LocalOdb, entry: Tracked, info: Info) -> _Plan:
         ]
         wanted_paths = {e.relpath for e in wanted.entries}
         extra = {k: v for k, v in have.items() if k not in wanted_paths}
+    if odb.missing({e.oid for _, e in writes}):
+        raise ObjectMissingError(entry.target)
     # a workspace file about to be replaced or removed is safe only if its content is cached
     at_risk = {rel: have[rel][0] for rel, _ in writes if rel in have} | {
         rel: v[0] for rel, v in extra.items()

@@ -52,25 +52,27 @@ def dump(pointer: Pointer, path: Path) -> None:
     fsutil.atomic_write_text(path, yamlio.dumps(pointer.to_dict()))
 
 
-def load(path: Path) -> Pointer:
+def load(path: Path, name: str | None = None) -> Pointer:
+    """Parse a pointer file; errors call it `name` (e.g. its path relative to the root)."""
+    shown = name or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PointerError(f"{path} does not exist") from None
+        raise PointerError(f"{shown} does not exist") from None
     except UnicodeDecodeError:
-        raise PointerError(f"{path} is not a text file; restore it with 'git checkout'") from None
+        raise PointerError(f"{shown} is not a text file; restore it with 'git checkout'") from None
     try:
         doc = yamlio.loads(text)
     except yamlio.YamlError as exc:
         line = f":{exc.line}" if exc.line else ""
         raise PointerError(
-            f"{path}{line}: malformed YAML ({exc}); restore it with 'git checkout' or re-add"
+            f"{shown}{line}: malformed YAML ({exc}); restore it with 'git checkout' or re-add"
             " the data"
         ) from exc
-    return _from_dict(doc, path)
+    return _from_dict(doc, shown)
 
 
-def _from_dict(doc: Any, where: Path) -> Pointer:
+def _from_dict(doc: Any, where: str) -> Pointer:
     def bad(what: str) -> PointerError:
         return PointerError(f"{where}: {what}; restore it with 'git checkout' or re-add the data")
 

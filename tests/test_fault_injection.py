@@ -1,0 +1,116 @@
+"""`add` killed with SIGKILL at random moments never leaves a bad object behind."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gitflowml import hashing, pointer
+from tests.conftest import Repo, Run
+
+TRIALS = 24
+SEED = 20261122
+
+
+def _make_data(root: Path) -> None:
+    rnd = random.Random(SEED)
+    data = root / "data"
+    for i in range(400):
+        sub = data / f"d{i % 8}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i}.bin").write_bytes(rnd.randbytes(rnd.randint(0, 48 * 1024)))
+    for i in range(3):  # larger than one read, so they are streamed into the store
+        (data / f"big{i}.bin").write_bytes(rnd.randbytes(3 * hashing.CHUNK + i))
+
+
+def _check_cache(cache: Path) -> int:
+    """Every object is complete and named by its hash; returns how many there are."""
+    count = 0
+    if not cache.exists():
+        return 0
+    for path in cache.rglob("*"):
+        if path.is_dir() or path.parent.name == "tmp":
+            continue
+        fan, rest = path.parent.name, path.name
+        is_dir = rest.endswith(".dir")
+        oid = fan + rest.removesuffix(".dir")
+        assert hashing.is_oid(oid), f"stray file in the cache: {path}"
+        assert hashing.hash_bytes(path.read_bytes()) == oid, f"truncated object {path}"
+        if is_dir:
+            hashing.Manifest.from_bytes(path.read_bytes())
+        count += 1
+    return count
+
+
+def _gitflowml(root: Path, *args: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gitflowml", *args],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
+@pytest.mark.slow
+def test_add_survives_sigkill_at_random_moments(project: Repo, run: Run) -> None:
+    _make_data(project.root)
+    run("add", "data")
+    expected = pointer.load(project.root / "data.gfml").oid
+    dot = project.root / ".gitflowml"
+
+    def reset() -> None:
+        import shutil
+
+        for name in ("cache", "state.db", "state.db-wal", "state.db-shm"):
+            p = dot / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+        (project.root / "data.gfml").unlink(missing_ok=True)
+
+    reset()
+    started = time.perf_counter()
+    assert _gitflowml(project.root, "add", "data").wait() == 0
+    full = time.perf_counter() - started
+
+    rnd = random.Random(SEED)
+    killed_mid_way = 0
+    for trial in range(TRIALS):
+        if trial % 3 == 0:
+            reset()  # otherwise resume on top of what the killed run left
+        proc = _gitflowml(project.root, "add", "data")
+        time.sleep(rnd.uniform(0.0, full * 1.1))
+        proc.send_signal(signal.SIGKILL)
+        code = proc.wait()
+        killed_mid_way += code == -signal.SIGKILL
+
+        _check_cache(dot / "cache")
+        if (project.root / "data.gfml").exists():  # missing is fine; half-written is not
+            pointer.load(project.root / "data.gfml")
+        if (dot / "state.db").exists():
+            sqlite3.connect(dot / "state.db").execute("SELECT count(*) FROM state").fetchone()
+
+        finish = _gitflowml(project.root, "add", "data", stderr=subprocess.PIPE)
+        _, err = finish.communicate()
+        assert finish.returncode == 0, err.decode()
+        assert pointer.load(project.root / "data.gfml").oid == expected
+        assert _check_cache(dot / "cache") == 404  # 403 distinct files + the manifest
+        assert (
+            "Pipeline is up to date."
+            in subprocess.run(
+                [sys.executable, "-m", "gitflowml", "status"],
+                cwd=project.root,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+    assert killed_mid_way >= TRIALS // 3, "too few kills landed while add was running"
