@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The end-to-end demo behind `make demo`: version a data set beside code in a throwaway repo.
+set -euo pipefail
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/gitflowml-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export GIT_CONFIG_GLOBAL="$work/.gitconfig" GIT_CONFIG_NOSYSTEM=1
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+
+git init -q -b main
+git config user.name "Demo User"
+git config user.email "demo@example.invalid"
+
+# A small but realistic raw data set: daily sensor readings as CSV, one file per site.
+python3 - <<'PY'
+import csv, pathlib, random
+rnd = random.Random(7)
+root = pathlib.Path("data/raw")
+for site in ("berlin", "lagos", "lima", "osaka"):
+    (root / site).mkdir(parents=True)
+    for month in range(1, 13):
+        with open(root / site / f"2025-{month:02d}.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["day", "temperature_c", "humidity"])
+            for day in range(1, 29):
+                w.writerow([day, round(rnd.gauss(18, 7), 2), round(rnd.uniform(0.2, 0.9), 3)])
+PY
+echo "print('training...')" > train.py
+git add train.py && git commit -qm "Training script"
+
+step gitflowml init
+git add .gitflowml && git commit -qm "Set up gitflowml"
+
+step gitflowml add data/raw
+step cat data/raw.gfml
+git add data/raw.gfml data/.gitignore && git commit -qm "Track raw data v1"
+step git status --short
+
+echo; echo "# A new month of data arrives for one site and a file is corrected:"
+printf '29,21.5,0.61\n' >> data/raw/lima/2025-12.csv
+python3 -c "import pathlib; p = pathlib.Path('data/raw/berlin/2025-01.csv'); p.write_text(p.read_text().replace('day,', 'day_of_month,'))"
+step gitflowml status
+gitflowml -q status --check || echo "(status --check exits $? while anything is stale)"
+
+step gitflowml add data/raw
+git add data/raw.gfml && git commit -qm "Track raw data v2"
+step gitflowml status
+
+echo; echo "# Go back to v1 of the data, as it was two commits ago:"
+step git checkout -q HEAD~1 -- data/raw.gfml
+step gitflowml checkout
+step head -2 data/raw/berlin/2025-01.csv
+
+echo; echo "# And back to v2; an accidental deletion is repaired from the cache:"
+git checkout -q HEAD -- data/raw.gfml
+rm -rf data/raw/osaka
+step gitflowml status
+step gitflowml checkout
+step gitflowml status --check
+echo; echo "Demo finished: every step above ran for real in $work (removed on exit)."
