@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from gitflowml.cli import main
+from gitflowml.entry import main
 
 raise SystemExit(main())

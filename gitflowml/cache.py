@@ -197,15 +197,15 @@ def status(project: Project, targets: Sequence[str] = ()) -> list[DataStatus]:
     try:
         scanner = Scanner(state, project.jobs)
         infos = scanner.scan_many([project.abspath(t.target) for t in entries])
+        out: list[DataStatus] = []
+        for entry, info in zip(entries, infos, strict=True):
+            out.extend(_status_of(odb, state, entry, info))
     finally:
         state.close()
-    out: list[DataStatus] = []
-    for entry, info in zip(entries, infos, strict=True):
-        out.extend(_status_of(odb, entry, info))
     return out
 
 
-def _status_of(odb: LocalOdb, entry: Tracked, info: Info) -> list[DataStatus]:
+def _status_of(odb: LocalOdb, state: StateDb, entry: Tracked, info: Info) -> list[DataStatus]:
     ptr = entry.pointer
     found: list[DataStatus] = []
 
@@ -218,7 +218,7 @@ def _status_of(odb: LocalOdb, entry: Tracked, info: Info) -> list[DataStatus]:
         note("modified", "now a directory" if isinstance(info, DirInfo) else "now a file")
     elif info.oid != ptr.oid:
         note("modified", _dir_detail(odb, ptr, info) if isinstance(info, DirInfo) else "")
-    missing = _missing_in_cache(odb, ptr)
+    missing = _missing_in_cache(odb, state, ptr)
     if missing:
         note("not in cache", missing)
     return found
@@ -240,9 +240,11 @@ def _dir_detail(odb: LocalOdb, ptr: pointer.Pointer, info: DirInfo) -> str:
     return f"{modified} modified, {added} added, {deleted} deleted"
 
 
-def _missing_in_cache(odb: LocalOdb, ptr: pointer.Pointer) -> str:
+def _missing_in_cache(odb: LocalOdb, state: StateDb, ptr: pointer.Pointer) -> str:
     if not ptr.is_dir:
         return "" if odb.exists(ptr.oid) else "object missing"
+    if odb.exists(ptr.oid, is_dir=True) and state.is_complete(ptr.oid):
+        return ""
     try:
         manifest = odb.read_manifest(ptr.oid)
     except ObjectMissingError:
@@ -250,4 +252,7 @@ def _missing_in_cache(odb: LocalOdb, ptr: pointer.Pointer) -> str:
     except ObjectCorruptError:
         return "directory manifest corrupt"
     gone = odb.missing({e.oid for e in manifest.entries})
-    return f"{len(gone)} of {manifest.nfiles} files missing" if gone else ""
+    if gone:
+        return f"{len(gone)} of {manifest.nfiles} files missing"
+    state.mark_complete([ptr.oid])
+    return ""

@@ -1,10 +1,12 @@
 """The content-addressed object store on a local file system.
 
 Layout (SPEC section 4): `<store>/<hex[:2]>/<hex[2:]>` for file contents and
-`<store>/<hex[:2]>/<hex[2:]>.dir` for directory manifests. Objects are written to
-`<store>/tmp/tmp-<uuid>` and renamed into place, so a crash never leaves a truncated or
-misnamed object; they are read-only once stored. Every oid is validated before it
-becomes a path. Remote stores (fsspec) share the layout through `relpath_for`.
+`<store>/<hex[:2]>/<hex[2:]>.dir` for directory manifests. Objects are written to a
+`tmp-<uuid>` file and renamed into place, so a crash never leaves a truncated or misnamed
+object; they are read-only once stored. The temporary file sits in the object's own
+directory when the oid is known before writing (every file that fits in one read), and in
+`<store>/tmp/` for larger files, whose hash is known only at the end. Every oid is
+validated before it becomes a path. Remote stores (fsspec) share the layout through `relpath_for`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import fcntl
 import os
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
-from gitflowml import hashing
+from gitflowml import fsutil, hashing
 from gitflowml.config import LinkType
 from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
 
 DIR_SUFFIX = ".dir"
 TMP_DIR = "tmp"
+TMP_PREFIX = "tmp-"
 OBJECT_MODE = 0o444
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
@@ -48,19 +52,21 @@ class LocalOdb:
     def exists(self, oid: str, is_dir: bool = False) -> bool:
         return os.path.exists(self.path(oid, is_dir))
 
-    def _tmp(self) -> str:
-        tmp_dir = self.root / TMP_DIR
-        if TMP_DIR not in self._made:
-            tmp_dir.mkdir(parents=True, exist_ok=True)
-            self._made.add(TMP_DIR)
-        return str(tmp_dir / f"tmp-{uuid.uuid4().hex}")
+    def _dir(self, name: str) -> Path:
+        directory = self.root / name
+        if name not in self._made:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._made.add(name)
+        return directory
+
+    def _tmp(self, fan: str = TMP_DIR) -> str:
+        """A temporary name in the directory the object will be renamed into when the oid is
+        known (a rename within one directory takes no file-system-wide lock), else in tmp/."""
+        return str(self._dir(fan) / f"{TMP_PREFIX}{uuid.uuid4().hex}")
 
     def _install(self, tmp: str, oid: str, is_dir: bool) -> None:
-        fan = oid[:2]
-        if fan not in self._made:
-            (self.root / fan).mkdir(parents=True, exist_ok=True)
-            self._made.add(fan)
-        os.replace(tmp, self.path(oid, is_dir))
+        self._dir(oid[:2])
+        fsutil.publish(tmp, self.path(oid, is_dir))
 
     # -- writing -------------------------------------------------------------------------
     def add_bytes(self, data: bytes, is_dir: bool = False) -> str:
@@ -70,7 +76,7 @@ class LocalOdb:
         return oid
 
     def _write_new(self, oid: str, blocks: tuple[bytes, ...], is_dir: bool) -> None:
-        tmp = self._tmp()
+        tmp = self._tmp(oid[:2])
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
@@ -85,34 +91,38 @@ class LocalOdb:
                 os.unlink(tmp)
             raise
 
-    def add_file(self, src: str) -> tuple[str, int]:
-        """Hash `src` and store it in one pass; returns (oid, size). Reads the file once."""
+    def add_file(self, src: str, size_hint: int | None = None) -> tuple[str, int]:
+        """Hash `src` and store it in one pass; returns (oid, size). Reads the file once.
+
+        `size_hint` (from a recent stat) lets a small file be read with one exact-size read."""
+        want = hashing.CHUNK
+        if size_hint is not None and size_hint < hashing.CHUNK:
+            want = size_hint + 1  # one byte more than expected: shows whether it grew
         with open(src, "rb", buffering=0) as f:
-            first = f.read(hashing.CHUNK)
-            second = f.read(hashing.CHUNK) if len(first) == hashing.CHUNK else b""
-            if not second:  # small file: the oid is known before anything is written
+            first = f.read(want)
+            if len(first) < want:  # whole file: the oid is known before writing
                 oid = hashing.hash_bytes(first)
                 if not self.exists(oid):
                     self._write_new(oid, (first,), False)
                 return oid, len(first)
-            return self._add_stream(f, first, second)
+            return self._add_stream(f, first)
 
-    def _add_stream(self, f: object, first: bytes, second: bytes) -> tuple[str, int]:
+    def _add_stream(self, f: BinaryIO, first: bytes) -> tuple[str, int]:
         hasher = hashing.new_hasher()
+        hasher.update(first)
+        size = len(first)
+        buf = bytearray(hashing.CHUNK)
+        view = memoryview(buf)
         tmp = self._tmp()
-        size = 0
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                block = first
-                while block:
+                _write_all(fd, first)
+                while n := f.readinto(buf):  # type: ignore[attr-defined]
+                    block = view[:n]
                     hasher.update(block)
                     _write_all(fd, block)
-                    size += len(block)
-                    if second:
-                        block, second = second, b""
-                    else:
-                        block = f.read(hashing.CHUNK)  # type: ignore[attr-defined]
+                    size += n
                 os.fchmod(fd, OBJECT_MODE)
             finally:
                 os.close(fd)
@@ -190,7 +200,7 @@ class LocalOdb:
         try:
             for link in link_types:
                 if self._try_link(link, oid, src, tmp, mode, verified):
-                    os.replace(tmp, dest)
+                    fsutil.publish(tmp, dest)
                     return
             raise OSError(errno.ENOTSUP, "none of the configured cache.type link types worked")
         except BaseException:
@@ -237,10 +247,13 @@ class LocalOdb:
 
     def _verified_copy(self, oid: str, src: Path, tmp: Path, mode: int) -> None:
         hasher = hashing.new_hasher()
+        buf = bytearray(hashing.CHUNK)
+        view = memoryview(buf)
         fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             with open(src, "rb", buffering=0) as f_in:
-                while block := f_in.read(hashing.CHUNK):
+                while n := f_in.readinto(buf):
+                    block = view[:n]
                     hasher.update(block)
                     _write_all(fd_out, block)
         finally:
@@ -257,7 +270,7 @@ def _corrupt_message(path: Path) -> str:
     )
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

@@ -1,5 +1,8 @@
 """The stat cache: (path, inode, size, mtime_ns) -> oid, so an unchanged file is never re-read.
 
+It also remembers which directory oids had every file object in the local cache, so that
+`status` need not list the cache each time; whatever removes objects must `forget_complete`.
+
 An entry is trusted only while the file's inode, size and mtime_ns are what they were when it
 was hashed, and only if the file had not been modified within `RACY_NS` before it was hashed
 (git's "racy clean" problem: a write inside the same timestamp tick would go unnoticed).
@@ -15,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA = 1
+SCHEMA = 2
 RACY_NS = 50_000_000  # 50 ms: well above the coarsest common mtime granularity (4 ms ticks)
 
 
@@ -44,10 +47,13 @@ class StateDb:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA:
             conn.execute("DROP TABLE IF EXISTS state")
+            conn.execute("DROP TABLE IF EXISTS complete")
             conn.execute(
                 "CREATE TABLE state (path TEXT PRIMARY KEY, inode INTEGER, size INTEGER,"
                 " mtime_ns INTEGER, checked_ns INTEGER, oid TEXT) WITHOUT ROWID"
             )
+            # directory oids whose every file object was seen in the local cache
+            conn.execute("CREATE TABLE complete (oid TEXT PRIMARY KEY) WITHOUT ROWID")
             conn.execute(f"PRAGMA user_version={SCHEMA}")
         return cls(conn)
 
@@ -93,6 +99,21 @@ class StateDb:
             return
         with self.transaction():
             self._conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def is_complete(self, oid: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM complete WHERE oid = ?", (oid,)).fetchone()
+        return row is not None
+
+    def mark_complete(self, oids: Iterable[str]) -> None:
+        rows = [(oid,) for oid in oids]
+        if rows:
+            with self.transaction():
+                self._conn.executemany("INSERT OR IGNORE INTO complete VALUES (?)", rows)
+
+    def forget_complete(self) -> None:
+        """Call whenever objects may have left the cache (gc)."""
+        with self.transaction():
+            self._conn.execute("DELETE FROM complete")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

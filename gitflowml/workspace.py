@@ -130,7 +130,7 @@ class Scanner:
 
         def one(item: _Pending) -> str:
             if store is not None:
-                oid, _ = store.add_file(item.key)
+                oid, _ = store.add_file(item.key, item.stat.size)
             else:
                 oid, _ = hashing.hash_file(item.key)
             return oid

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gitflowml import __version__
+from gitflowml import __version__, entry
 from gitflowml.cli import main
 from tests.conftest import Repo, Run
 
@@ -65,6 +65,9 @@ def test_os_errors_become_one_line(project: Repo, run: Run) -> None:
 
 
 def test_main_returns_exit_codes(project: Repo, capsys) -> None:
+    assert entry.main(["--version"]) == 0
+    assert capsys.readouterr().out == f"gitflowml {__version__}\n"
+    assert entry.main(["-q", "status"]) == 0
     assert main(["status"]) == 0
     assert main(["add", "nope"]) == 1
     assert main(["--frobnicate"]) == 2

@@ -118,3 +118,27 @@ def test_a_malformed_pointer_is_a_clear_error(project: Repo, run: Run) -> None:
     result = run("status", code=1)
     assert re.match(r"error: m\.bin\.gfml:\d+: malformed YAML", result.stderr)
     assert "git checkout" in result.stderr
+
+
+def test_cache_completeness_is_remembered_until_forgotten(project: Repo, run: Run) -> None:
+    """Listing the cache for every file object is done once per directory version; `gc`
+    (which removes objects) must call forget_complete, after which the check runs again."""
+    project.gen({"data": {"a": "a", "b": "b"}})
+    run("add", "data")
+    from gitflowml import cache, pointer
+    from gitflowml.project import Project
+
+    proj = Project.find()
+    obj = next(
+        p
+        for p in (project.root / ".gitflowml" / "cache").rglob("*")
+        if p.is_file() and not p.name.endswith(".dir")
+    )
+    obj.unlink()
+    state = cache.open_state(proj)
+    try:
+        assert state.is_complete(pointer.load(project.root / "data.gfml").oid)
+        state.forget_complete()
+    finally:
+        state.close()
+    assert "not in cache: data  (1 of 2 files missing)" in run("status").stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import hashing, pointer
+from gitflowml import hashing, odb, pointer
 from tests.conftest import Repo, Run
 
 TRIALS = 24
@@ -36,8 +36,8 @@ def _check_cache(cache: Path) -> int:
     if not cache.exists():
         return 0
     for path in cache.rglob("*"):
-        if path.is_dir() or path.parent.name == "tmp":
-            continue
+        if path.is_dir() or path.name.startswith(odb.TMP_PREFIX):
+            continue  # an incomplete temporary, never an object; gc removes leftovers
         fan, rest = path.parent.name, path.name
         is_dir = rest.endswith(".dir")
         oid = fan + rest.removesuffix(".dir")

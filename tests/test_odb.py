@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import hashing
+from gitflowml import fsutil, hashing, odb
 from gitflowml.config import LinkType
 from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
 from gitflowml.hashing import Manifest, ManifestEntry
@@ -19,7 +19,15 @@ def store(tmp_path: Path) -> LocalOdb:
 
 
 def _objects(store: LocalOdb) -> list[Path]:
-    return sorted(p for p in store.root.rglob("*") if p.is_file() and p.parent.name != "tmp")
+    return sorted(p for p in store.root.rglob("*") if p.is_file() and not _is_tmp(p))
+
+
+def _is_tmp(path: Path) -> bool:
+    return path.name.startswith(odb.TMP_PREFIX)
+
+
+def _temporaries(store: LocalOdb) -> list[Path]:
+    return [p for p in store.root.rglob("*") if _is_tmp(p)]
 
 
 @pytest.mark.parametrize(
@@ -37,7 +45,7 @@ def test_add_file_stores_the_content_under_its_hash(
     assert store.path(oid) == path
     assert path.read_bytes() == data
     assert stat.S_IMODE(path.stat().st_mode) == 0o444
-    assert list((store.root / "tmp").iterdir()) == []
+    assert _temporaries(store) == []
 
 
 def test_adding_the_same_content_twice_keeps_one_object(store: LocalOdb, tmp_path: Path) -> None:
@@ -45,7 +53,7 @@ def test_adding_the_same_content_twice_keeps_one_object(store: LocalOdb, tmp_pat
         (tmp_path / name).write_bytes(b"same" * 1000000)
         store.add_file(str(tmp_path / name))
     assert len(_objects(store)) == 1
-    assert list((store.root / "tmp").iterdir()) == []
+    assert _temporaries(store) == []
 
 
 @pytest.mark.parametrize("size", [5, 3 * hashing.CHUNK])
@@ -58,11 +66,11 @@ def test_crash_between_write_and_rename_leaves_no_object(
     def crash(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(os, "replace", crash)
+    monkeypatch.setattr(fsutil, "publish", crash)
     with pytest.raises(KeyboardInterrupt):
         store.add_file(str(src))
     assert _objects(store) == []
-    assert list((store.root / "tmp").iterdir()) == []
+    assert _temporaries(store) == []
     monkeypatch.undo()
     oid, _ = store.add_file(str(src))
     assert store.path(oid).read_bytes() == src.read_bytes()
@@ -163,3 +171,22 @@ def test_a_corrupt_object_is_never_materialised(
 def test_materialise_of_a_missing_object(store: LocalOdb, tmp_path: Path) -> None:
     with pytest.raises(ObjectMissingError):
         store.materialise("4" * 32, tmp_path / "x", (LinkType.COPY,), False, verified=False)
+
+
+@pytest.mark.parametrize(("actual", "hint"), [(10, 5), (10, 10), (10, 50), (hashing.CHUNK + 5, 3)])
+def test_a_stale_size_hint_still_stores_the_whole_file(
+    store: LocalOdb, tmp_path: Path, actual: int, hint: int
+) -> None:
+    data = os.urandom(actual)
+    (tmp_path / "f").write_bytes(data)
+    oid, size = store.add_file(str(tmp_path / "f"), size_hint=hint)
+    assert (oid, size) == (hashing.hash_bytes(data), actual)
+    assert store.path(oid).read_bytes() == data
+
+
+def test_publish_falls_back_to_rename_over_an_existing_file(tmp_path: Path) -> None:
+    (tmp_path / "new").write_text("new")
+    (tmp_path / "dest").write_text("old")
+    fsutil.publish(tmp_path / "new", tmp_path / "dest")
+    assert (tmp_path / "dest").read_text() == "new"
+    assert not (tmp_path / "new").exists()

@@ -29,6 +29,10 @@ def _imported(args: list[str], cwd) -> set[str]:
     return modules
 
 
+def test_version_imports_not_even_click(project: Repo) -> None:
+    assert "click" not in _imported(["--version"], project.root)
+
+
 @pytest.mark.parametrize("args", [["--version"], ["status"], ["status", "--json"]])
 def test_hot_commands_import_nothing_heavy(project: Repo, run: Run, args: list[str]) -> None:
     project.gen({"data": {"a": "a"}})

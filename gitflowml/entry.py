@@ -1,0 +1,22 @@
+"""Process entry point (console script and `python -m gitflowml`).
+
+`gitflowml --version` is answered before click and the rest are imported, so that scripts
+probing for the tool pay only for the interpreter's start-up.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        from gitflowml import __version__
+
+        sys.stdout.write(f"gitflowml {__version__}\n")
+        return 0
+    from gitflowml.cli import main as cli_main
+
+    return cli_main(args)
