@@ -138,6 +138,7 @@ def add(project: Project, paths: Sequence[str]) -> AddReport:
         results = [
             _write_pointer(project, odb, rel, info) for rel, info in zip(rels, infos, strict=True)
         ]
+        state.mark_complete(r.oid for r in results if r.nfiles is not None)
     finally:
         state.close()
     return AddReport(tuple(results), scanner.hashed, scanner.bytes_hashed)
