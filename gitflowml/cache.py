@@ -152,7 +152,7 @@ def _store_missing(project: Project, odb: LocalOdb, rels: list[str], infos: list
         if isinstance(info, FileInfo):
             wanted.setdefault(info.oid, base)
         elif isinstance(info, DirInfo):
-            for e in info.manifest.entries:
+            for e in info.files.entries:
                 wanted.setdefault(e.oid, base / e.relpath)
     for oid in sorted(odb.missing(set(wanted))):
         stored, _ = odb.add_file(str(wanted[oid]))
@@ -163,8 +163,8 @@ def _store_missing(project: Project, odb: LocalOdb, rels: list[str], infos: list
 def _write_pointer(project: Project, odb: LocalOdb, rel: str, info: Info) -> AddResult:
     target = project.abspath(rel)
     if isinstance(info, DirInfo):
-        odb.add_manifest(info.manifest)  # last: its presence means every file object is stored
-        ptr = pointer.Pointer(target.name, info.oid, info.manifest.size, info.manifest.nfiles)
+        odb.add_manifest(info.files)  # last: its presence means every file object is stored
+        ptr = pointer.Pointer(target.name, info.oid, info.files.size, info.files.nfiles)
     elif isinstance(info, FileInfo):
         ptr = pointer.Pointer(target.name, info.oid, info.size, None, info.isexec)
     else:
@@ -197,9 +197,15 @@ def status(project: Project, targets: Sequence[str] = ()) -> list[DataStatus]:
     state = open_state(project)
     try:
         scanner = Scanner(state, project.jobs)
-        infos = scanner.scan_many([project.abspath(t.target) for t in entries])
+        infos = scanner.scan_many([project.abspath(t.target) for t in entries], need_manifest=False)
         out: list[DataStatus] = []
         for entry, info in zip(entries, infos, strict=True):
+            if (
+                isinstance(info, DirInfo)
+                and info.manifest is None
+                and info.oid != entry.pointer.oid
+            ):
+                info = scanner.scan(project.abspath(entry.target))  # for the changed-file counts
             out.extend(_status_of(odb, state, entry, info))
     finally:
         state.close()
@@ -226,6 +232,8 @@ def _status_of(odb: LocalOdb, state: StateDb, entry: Tracked, info: Info) -> lis
 
 
 def _dir_detail(odb: LocalOdb, ptr: pointer.Pointer, info: DirInfo) -> str:
+    if info.manifest is None:
+        return ""
     try:
         old = odb.read_manifest(ptr.oid).by_path()
     except (ObjectMissingError, ObjectCorruptError):

@@ -96,7 +96,7 @@ def _plan(project: Project, odb: LocalOdb, entry: Tracked, info: Info) -> _Plan:
         have = {"": (info.oid, info.isexec)}
         replace_whole = entry.pointer.is_dir
     else:
-        have = {e.relpath: (e.oid, e.isexec) for e in info.manifest.entries}
+        have = {e.relpath: (e.oid, e.isexec) for e in info.files.entries}
         replace_whole = not entry.pointer.is_dir
     if replace_whole:
         writes = [(e.relpath, e) for e in wanted.entries]

@@ -1,6 +1,8 @@
 """The stat cache: (path, inode, size, mtime_ns) -> oid, so an unchanged file is never re-read.
 
-It also remembers which directory oids had every file object in the local cache, so that
+A directory is also remembered whole: the fingerprint of its files' stat data -> its oid,
+so that an unchanged directory costs one stat per file and nothing else. It also remembers
+which directory oids had every file object in the local cache, so that
 `status` need not list the cache each time; whatever removes objects must `forget_complete`.
 
 An entry is trusted only while the file's inode, size and mtime_ns are what they were when it
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA = 2
+SCHEMA = 3
 RACY_NS = 50_000_000  # 50 ms: well above the coarsest common mtime granularity (4 ms ticks)
 
 
@@ -44,18 +46,30 @@ class StateDb:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA:
-            conn.execute("DROP TABLE IF EXISTS state")
-            conn.execute("DROP TABLE IF EXISTS complete")
-            conn.execute(
-                "CREATE TABLE state (path TEXT PRIMARY KEY, inode INTEGER, size INTEGER,"
-                " mtime_ns INTEGER, checked_ns INTEGER, oid TEXT) WITHOUT ROWID"
-            )
-            # directory oids whose every file object was seen in the local cache
-            conn.execute("CREATE TABLE complete (oid TEXT PRIMARY KEY) WITHOUT ROWID")
-            conn.execute(f"PRAGMA user_version={SCHEMA}")
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+            cls._create_schema(conn)
         return cls(conn)
+
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # all of the schema or none of it
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA:
+            conn.execute("COMMIT")  # another process created it while we waited
+            return
+        for table in ("state", "complete", "dirs"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(
+            "CREATE TABLE state (path TEXT PRIMARY KEY, inode INTEGER, size INTEGER,"
+            " mtime_ns INTEGER, checked_ns INTEGER, oid TEXT) WITHOUT ROWID"
+        )
+        # directory oids whose every file object was seen in the local cache
+        conn.execute("CREATE TABLE complete (oid TEXT PRIMARY KEY) WITHOUT ROWID")
+        # a directory's oid keyed by the fingerprint of its files' stat data
+        conn.execute(
+            "CREATE TABLE dirs (path TEXT PRIMARY KEY, fingerprint TEXT, oid TEXT) WITHOUT ROWID"
+        )
+        conn.execute(f"PRAGMA user_version={SCHEMA}")
+        conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
@@ -99,6 +113,19 @@ class StateDb:
             return
         with self.transaction():
             self._conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def get_dir(self, path: str, fingerprint: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT oid FROM dirs WHERE path = ? AND fingerprint = ?", (path, fingerprint)
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_dir(self, path: str, fingerprint: str, oid: str) -> None:
+        """Only for a fingerprint taken when no file was modified within RACY_NS of hashing."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?)", (path, fingerprint, oid)
+            )
 
     def is_complete(self, oid: str) -> bool:
         row = self._conn.execute("SELECT 1 FROM complete WHERE oid = ?", (oid,)).fetchone()

@@ -17,7 +17,7 @@ from pathlib import Path
 from gitflowml import hashing, parallel
 from gitflowml.errors import PathError
 from gitflowml.odb import LocalOdb
-from gitflowml.state import Stat, StateDb
+from gitflowml.state import RACY_NS, Stat, StateDb
 
 SKIP_DIRS = frozenset({".git", ".gitflowml"})
 
@@ -31,8 +31,15 @@ class FileInfo:
 
 @dataclass(frozen=True, slots=True)
 class DirInfo:
-    manifest: hashing.Manifest
+    manifest: hashing.Manifest | None  # None when answered from the directory fingerprint
     oid: str
+
+    @property
+    def files(self) -> hashing.Manifest:
+        """The manifest; only scans with `need_manifest=True` (the default) are asked for it."""
+        if self.manifest is None:
+            raise AssertionError("directory scanned without its manifest")
+        return self.manifest
 
 
 Info = FileInfo | DirInfo | None  # None: nothing at the path
@@ -72,30 +79,39 @@ class Scanner:
     def scan(self, path: Path) -> Info:
         return self.scan_many([path])[0]
 
-    def scan_many(self, paths: Sequence[Path]) -> list[Info]:
-        """Hash every path; the files of all of them that must be read are read in one pool."""
-        shapes: list[tuple[str, list[_Pending]]] = []
+    def scan_many(self, paths: Sequence[Path], need_manifest: bool = True) -> list[Info]:
+        """Hash every path; the files of all of them that must be read are read in one pool.
+
+        With `need_manifest=False` a directory whose files all have the (path, inode, size,
+        mtime) they had when it was last hashed is answered from the state cache by its
+        fingerprint alone, as a `DirInfo` without a manifest."""
+        shapes: list[tuple[str, Path, list[_Pending], str]] = []
         known: dict[str, str] = {}
         pending: list[_Pending] = []
         for path in paths:
             try:
                 st = os.stat(path)
             except FileNotFoundError:
-                shapes.append(("missing", []))
+                shapes.append(("missing", path, [], ""))
                 continue
+            rows: dict[str, tuple[int, int, int, int, str]] | None = None
             if stat_mod.S_ISDIR(st.st_mode):
                 items = _walk(path)
-                rows: dict[str, tuple[int, int, int, int, str]] | None = self.state.get_under(
-                    str(path)
-                )
-                shapes.append(("dir", items))
+                fingerprint = _fingerprint(items)
+                self.files += len(items)
+                if not need_manifest:
+                    oid = self.state.get_dir(str(path), fingerprint)
+                    if oid is not None:
+                        shapes.append(("known", path, [], oid))
+                        continue
+                rows = self.state.get_under(str(path))
+                shapes.append(("dir", path, items, fingerprint))
             elif stat_mod.S_ISREG(st.st_mode):
                 items = [_Pending(str(path), Stat.of(st), path.name, _isexec(st.st_mode))]
-                rows = None
-                shapes.append(("file", items))
+                self.files += 1
+                shapes.append(("file", path, items, ""))
             else:
                 raise PathError(f"{path} is neither a regular file nor a directory")
-            self.files += len(items)
             for item in items:
                 oid = (
                     self.state.get(item.key, item.stat)
@@ -108,20 +124,26 @@ class Scanner:
                     known[item.key] = oid
         for item, oid in zip(pending, self._hash(pending), strict=True):
             known[item.key] = oid
+        return [self._info(kind, path, items, extra, known) for kind, path, items, extra in shapes]
 
-        infos: list[Info] = []
-        for kind, items in shapes:
-            if kind == "missing":
-                infos.append(None)
-            elif kind == "file":
-                item = items[0]
-                infos.append(FileInfo(known[item.key], item.stat.size, item.isexec))
-            else:
-                manifest = hashing.Manifest.build(
-                    hashing.ManifestEntry(i.rel, known[i.key], i.stat.size, i.isexec) for i in items
-                )
-                infos.append(DirInfo(manifest, manifest.oid()))
-        return infos
+    def _info(
+        self, kind: str, path: Path, items: list[_Pending], extra: str, known: dict[str, str]
+    ) -> Info:
+        if kind == "missing":
+            return None
+        if kind == "known":
+            return DirInfo(None, extra)
+        if kind == "file":
+            item = items[0]
+            return FileInfo(known[item.key], item.stat.size, item.isexec)
+        manifest = hashing.Manifest.build(
+            hashing.ManifestEntry(i.rel, known[i.key], i.stat.size, i.isexec) for i in items
+        )
+        oid = manifest.oid()
+        newest = max((i.stat.mtime_ns for i in items), default=0)
+        if newest + RACY_NS <= self.started_ns:  # no file could hide a same-tick rewrite
+            self.state.set_dir(str(path), extra, oid)
+        return DirInfo(manifest, oid)
 
     def _hash(self, items: Sequence[_Pending]) -> list[str]:
         if not items:
@@ -153,6 +175,14 @@ class Scanner:
             except FileNotFoundError:
                 continue
         self.state.set_many(rows, now_ns=self.started_ns)
+
+
+def _fingerprint(items: list[_Pending]) -> str:
+    """What a directory's files look like to stat(), in walk order."""
+    parts = [
+        f"{i.rel}\0{i.stat.inode}\0{i.stat.size}\0{i.stat.mtime_ns}\0{i.isexec:d}" for i in items
+    ]
+    return hashing.hash_bytes("\0".join(parts).encode("utf-8", "surrogateescape"))
 
 
 def _isexec(mode: int) -> bool:

@@ -142,3 +142,37 @@ def test_cache_completeness_is_remembered_until_forgotten(project: Repo, run: Ru
     finally:
         state.close()
     assert "not in cache: data  (1 of 2 files missing)" in run("status").stdout
+
+
+def test_an_unchanged_directory_is_answered_by_its_fingerprint(project: Repo, monkeypatch) -> None:
+    project.gen({"data": {f"f{i}": str(i) for i in range(20)}})
+    project.age()
+    api.add(["data"])
+    from gitflowml.state import StateDb
+
+    def no_rows(*_a: object) -> object:
+        raise AssertionError("per-file state rows fetched for an unchanged directory")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(StateDb, "get_under", no_rows)
+        assert api.status().clean
+    # one changed file: the fingerprint misses, the per-file path finds what changed
+    (project.root / "data" / "f7").write_text("seven")
+    report = api.status()
+    assert [(s.change, s.detail) for s in report.data] == [
+        ("modified", "1 modified, 0 added, 0 deleted")
+    ]
+
+
+def test_a_directory_with_a_racy_file_gets_no_fingerprint(project: Repo) -> None:
+    project.gen({"data": {"a": "a"}})  # written just now: within the racy window
+    api.add(["data"])
+    from gitflowml import cache
+    from gitflowml.project import Project
+
+    state = cache.open_state(Project.find())
+    try:
+        rows = state._conn.execute("SELECT count(*) FROM dirs").fetchone()[0]
+    finally:
+        state.close()
+    assert rows == 0

@@ -96,3 +96,31 @@ def test_a_failed_transaction_writes_nothing(db: StateDb) -> None:
     with pytest.raises(RuntimeError):
         failing()
     assert db.get("/x", Stat(1, 1, 1)) is None
+
+
+def test_directory_fingerprints(db: StateDb) -> None:
+    assert db.get_dir("/r/data", "f1") is None
+    db.set_dir("/r/data", "f1", OID)
+    assert db.get_dir("/r/data", "f1") == OID
+    assert db.get_dir("/r/data", "f2") is None
+    db.set_dir("/r/data", "f2", "cd" * 16)
+    assert db.get_dir("/r/data", "f1") is None
+
+
+def test_completeness_memo(db: StateDb) -> None:
+    assert not db.is_complete(OID)
+    db.mark_complete([OID])
+    assert db.is_complete(OID)
+    db.forget_complete()
+    assert not db.is_complete(OID)
+
+
+def test_two_openers_of_a_new_database_agree(tmp_path: Path) -> None:
+    first = StateDb.open(tmp_path / "s.db")
+    first.set_many([("/a", Stat(1, 1, 1), OID)], now_ns=4 * 10**18)
+    second = StateDb.open(tmp_path / "s.db")  # sees the schema: must not recreate it
+    try:
+        assert second.get("/a", Stat(1, 1, 1)) == OID
+    finally:
+        first.close()
+        second.close()
