@@ -17,15 +17,16 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 SCHEMA = 3
 RACY_NS = 50_000_000  # 50 ms: well above the coarsest common mtime granularity (4 ms ticks)
 
 
-@dataclass(frozen=True, slots=True)
-class Stat:
+class Stat(NamedTuple):
+    """What stat() says of a file, as far as the cache cares (a tuple: cheap by the 100,000)."""
+
     inode: int
     size: int
     mtime_ns: int

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitflowml import hashing, parallel
 from gitflowml.errors import PathError
@@ -45,8 +46,7 @@ class DirInfo:
 Info = FileInfo | DirInfo | None  # None: nothing at the path
 
 
-@dataclass(slots=True)
-class _Pending:
+class _Pending(NamedTuple):
     key: str  # absolute path, the state key
     stat: Stat
     rel: str
