@@ -17,6 +17,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(f"gitflowml {__version__}\n")
         return 0
-    from gitflowml.cli import main as cli_main
-
+    try:
+        from gitflowml.cli import main as cli_main
+    except KeyboardInterrupt:  # Ctrl-C while still starting up: nothing was done yet
+        sys.stderr.write("error: interrupted\n")
+        return 130
     return cli_main(args)

@@ -114,3 +114,40 @@ def test_add_survives_sigkill_at_random_moments(project: Repo, run: Run) -> None
             ).stdout
         )
     assert killed_mid_way >= TRIALS // 4, "too few kills landed while add was running"
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_add_exits_130_and_leaves_the_cache_valid(project: Repo, run: Run) -> None:
+    _make_data(project.root)
+    run("add", "data")
+    expected = pointer.load(project.root / "data.gfml").oid
+    dot = project.root / ".gitflowml"
+    import shutil
+
+    def cold() -> None:
+        shutil.rmtree(dot / "cache", ignore_errors=True)
+        for name in ("state.db", "state.db-wal", "state.db-shm"):
+            (dot / name).unlink(missing_ok=True)
+
+    cold()
+    started = time.perf_counter()
+    assert _gitflowml(project.root, "add", "data").wait() == 0
+    full = time.perf_counter() - started
+
+    interrupted = 0
+    for fraction in (0.1, 0.3, 0.5, 0.7, 0.85):
+        cold()
+        proc = _gitflowml(project.root, "add", "data", stderr=subprocess.PIPE)
+        time.sleep(full * fraction)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate()
+        if proc.returncode == 0:
+            continue  # finished before the signal arrived
+        interrupted += 1
+        assert proc.returncode == 130, err.decode()
+        assert err.decode().startswith("error: interrupted"), err.decode()
+        assert "Traceback" not in err.decode()
+        _check_cache(dot / "cache")
+    assert interrupted >= 2, "too few runs were interrupted mid-way"
+    run("add", "data")
+    assert pointer.load(project.root / "data.gfml").oid == expected
