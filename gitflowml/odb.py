@@ -1,12 +1,13 @@
 """The content-addressed object store on a local file system.
 
 Layout (SPEC section 4): `<store>/<hex[:2]>/<hex[2:]>` for file contents and
-`<store>/<hex[:2]>/<hex[2:]>.dir` for directory manifests. Objects are written to a
-`tmp-<uuid>` file and renamed into place, so a crash never leaves a truncated or misnamed
-object; they are read-only once stored. The temporary file sits in the object's own
-directory when the oid is known before writing (every file that fits in one read), and in
-`<store>/tmp/` for larger files, whose hash is known only at the end. Every oid is
-validated before it becomes a path. Remote stores (fsspec) share the layout through `relpath_for`.
+`<store>/<hex[:2]>/<hex[2:]>.dir` for directory manifests. An object is written to a
+`tmp-<token>-<n>` file and published (hard-linked, see `fsutil.publish`) under its name
+only when complete, so a crash never leaves a truncated or misnamed object. Objects are
+read-only. The temporary file sits in the object's own directory when the oid is known
+before writing (every file that fits in one read), and in `<store>/tmp/` for larger files,
+whose hash is known only at the end. Every oid is validated before it becomes a path.
+Remote stores (fsspec) share the layout through `relpath_for`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
-import uuid
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,7 +29,17 @@ TMP_DIR = "tmp"
 TMP_PREFIX = "tmp-"
 OBJECT_MODE = 0o444
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+_TOKEN = os.urandom(6).hex()  # re-drawn in a forked child by _reseed
+_COUNTER = itertools.count()
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
+
+
+def _reseed() -> None:
+    global _TOKEN
+    _TOKEN = os.urandom(6).hex()
+
+
+os.register_at_fork(after_in_child=_reseed)
 
 
 def relpath_for(oid: str, is_dir: bool = False) -> str:
@@ -60,9 +71,9 @@ class LocalOdb:
         return directory
 
     def _tmp(self, fan: str = TMP_DIR) -> str:
-        """A temporary name in the directory the object will be renamed into when the oid is
-        known (a rename within one directory takes no file-system-wide lock), else in tmp/."""
-        return str(self._dir(fan) / f"{TMP_PREFIX}{uuid.uuid4().hex}")
+        """A temporary name in the directory the object will be published into when the oid
+        is known, else in tmp/. Unique per process (random token) and call (counter)."""
+        return f"{self._dir(fan)}/{TMP_PREFIX}{_TOKEN}-{next(_COUNTER)}"
 
     def _install(self, tmp: str, oid: str, is_dir: bool) -> None:
         self._dir(oid[:2])
@@ -78,11 +89,11 @@ class LocalOdb:
     def _write_new(self, oid: str, blocks: tuple[bytes, ...], is_dir: bool) -> None:
         tmp = self._tmp(oid[:2])
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # created read-only: the new descriptor may still write, nobody else can
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
                 for block in blocks:
                     _write_all(fd, block)
-                os.fchmod(fd, OBJECT_MODE)
             finally:
                 os.close(fd)
             self._install(tmp, oid, is_dir)
@@ -98,14 +109,18 @@ class LocalOdb:
         want = hashing.CHUNK
         if size_hint is not None and size_hint < hashing.CHUNK:
             want = size_hint + 1  # one byte more than expected: shows whether it grew
-        with open(src, "rb", buffering=0) as f:
-            first = f.read(want)
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            first = os.read(fd, want)
             if len(first) < want:  # whole file: the oid is known before writing
                 oid = hashing.hash_bytes(first)
-                if not self.exists(oid):
+                if not os.path.exists(f"{self.root}/{oid[:2]}/{oid[2:]}"):
                     self._write_new(oid, (first,), False)
                 return oid, len(first)
-            return self._add_stream(f, first)
+            with open(fd, "rb", buffering=0, closefd=False) as f:
+                return self._add_stream(f, first)
+        finally:
+            os.close(fd)
 
     def _add_stream(self, f: BinaryIO, first: bytes) -> tuple[str, int]:
         hasher = hashing.new_hasher()
@@ -115,7 +130,7 @@ class LocalOdb:
         view = memoryview(buf)
         tmp = self._tmp()
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
                 _write_all(fd, first)
                 while n := f.readinto(buf):  # type: ignore[attr-defined]
@@ -123,7 +138,6 @@ class LocalOdb:
                     hasher.update(block)
                     _write_all(fd, block)
                     size += n
-                os.fchmod(fd, OBJECT_MODE)
             finally:
                 os.close(fd)
             oid = hasher.hexdigest()
@@ -195,7 +209,7 @@ class LocalOdb:
         src = self.path(oid)
         if not src.exists():
             raise ObjectMissingError(f"object {oid} is not in the cache")
-        tmp = dest.parent / f".{dest.name}.gfml-tmp-{uuid.uuid4().hex}"
+        tmp = dest.parent / f".{dest.name}.gfml-{TMP_PREFIX}{_TOKEN}-{next(_COUNTER)}"
         mode = 0o777 if isexec else 0o666
         try:
             for link in link_types:

@@ -135,9 +135,13 @@ def test_ctrl_c_during_add_exits_130_and_leaves_the_cache_valid(project: Repo, r
     full = time.perf_counter() - started
 
     interrupted = 0
-    for fraction in (0.1, 0.3, 0.5, 0.7, 0.85):
+    for fraction in (0.0, 0.1, 0.25, 0.4, 0.6):
         cold()
         proc = _gitflowml(project.root, "add", "data", stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not (dot / "cache").exists() and proc.poll() is None:  # add is at work
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
         time.sleep(full * fraction)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate()
