@@ -18,7 +18,6 @@ import fcntl
 import itertools
 import os
 from pathlib import Path
-from typing import BinaryIO
 
 from gitflowml import fsutil, hashing
 from gitflowml.config import LinkType
@@ -117,30 +116,25 @@ class LocalOdb:
                 if not os.path.exists(f"{self.root}/{oid[:2]}/{oid[2:]}"):
                     self._write_new(oid, (first,), False)
                 return oid, len(first)
-            with open(fd, "rb", buffering=0, closefd=False) as f:
-                return self._add_stream(f, first)
+            return self._add_stream(fd, first)
         finally:
             os.close(fd)
 
-    def _add_stream(self, f: BinaryIO, first: bytes) -> tuple[str, int]:
-        hasher = hashing.new_hasher()
-        hasher.update(first)
-        size = len(first)
-        buf = bytearray(hashing.CHUNK)
-        view = memoryview(buf)
+    def _add_stream(self, src_fd: int, first: bytes) -> tuple[str, int]:
+        """A large file: copy it into a temporary object in the kernel (copy_file_range: no
+        trip through user space, and a shared extent on btrfs/XFS), then hash the copy, so
+        the object is named by exactly the bytes it holds even if the source changes."""
         tmp = self._tmp()
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
                 _write_all(fd, first)
-                while n := f.readinto(buf):  # type: ignore[attr-defined]
-                    block = view[:n]
-                    hasher.update(block)
-                    _write_all(fd, block)
-                    size += n
+                _copy_rest(src_fd, fd)
+                os.lseek(fd, 0, os.SEEK_SET)
+                with open(fd, "rb", buffering=0, closefd=False) as copy:
+                    oid, size = hashing.hash_stream(copy)
             finally:
                 os.close(fd)
-            oid = hasher.hexdigest()
             if self.exists(oid):
                 os.unlink(tmp)
             else:
@@ -282,6 +276,21 @@ def _corrupt_message(path: Path) -> str:
         f"cache object {path} is corrupt (its content does not match its hash); "
         "delete it and fetch it again with 'gitflowml pull', or re-add the data"
     )
+
+
+def _copy_rest(src: int, dst: int) -> None:
+    """Copy from src's offset to its end onto dst's offset."""
+    try:
+        while os.copy_file_range(src, dst, 1 << 30):
+            pass
+        return
+    except OSError as exc:  # older kernels, some file systems: copy through user space
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise
+    buf = bytearray(hashing.CHUNK)
+    view = memoryview(buf)
+    while n := os.readv(src, [buf]):
+        _write_all(dst, view[:n])
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
