@@ -32,7 +32,9 @@ class Project:
 
     @property
     def jobs(self) -> int:
-        return self.config.jobs or min(16, (os.cpu_count() or 1) * 4)
+        """Threads for hashing and copying. More than one per CPU only adds contention in the
+        kernel when many small files are created (measured on ext4 with 20,000 files)."""
+        return self.config.jobs or max(2, min(8, os.cpu_count() or 1))
 
     @classmethod
     def find(cls, start: Path | None = None) -> Project:
