@@ -28,6 +28,10 @@ class ConfigError(GitflowmlError):
     pass
 
 
+class PipelineError(GitflowmlError):
+    """pipeline.yaml or a params file is malformed or inconsistent; the message says where."""
+
+
 class PathError(GitflowmlError):
     """A path given by the user is missing, outside the repository or otherwise unusable."""
 

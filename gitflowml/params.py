@@ -1,0 +1,83 @@
+"""Reads params files (YAML, JSON, TOML) and looks values up by dotted key.
+
+Params files belong to the user; gitflowml only reads them. Keys are flattened with `.`
+(`train.lr`), and list items are addressed by index (`layers.0`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gitflowml import yamlio
+from gitflowml.errors import PipelineError
+
+DEFAULT_PARAMS = "params.yaml"
+_MISSING = object()
+
+
+def load(path: Path, shown: str | None = None) -> dict[str, Any]:
+    """The whole params file as nested data; an error names the file and what to do."""
+    name = shown or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PipelineError(
+            f"params file {name} does not exist; create it or fix the path"
+        ) from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        elif suffix == ".toml":
+            data = _toml(text)
+        else:
+            data = yamlio.loads(text)
+    except yamlio.YamlError as exc:
+        line = f":{exc.line}" if exc.line else ""
+        raise PipelineError(f"{name}{line}: malformed YAML ({exc})") from exc
+    except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError
+        raise PipelineError(f"{name}: malformed {suffix[1:].upper()} ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PipelineError(f"{name}: expected a mapping of params at the top level")
+    return data
+
+
+def _toml(text: str) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+def lookup(data: Any, key: str) -> Any:
+    """`data["a"]["b"][0]` for key `a.b.0`; a KeyError names the key when it is absent."""
+    node = data
+    for part in key.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise KeyError(key)
+    return node
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf value by its dotted key (`{"train": {"lr": 1}}` -> `{"train.lr": 1}`)."""
+    out: dict[str, Any] = {}
+    if isinstance(data, Mapping) and data:
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+    elif isinstance(data, list) and data:
+        for index, value in enumerate(data):
+            out.update(flatten(value, f"{prefix}{index}."))
+    else:
+        out[prefix[:-1]] = data
+    return out
