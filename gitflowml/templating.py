@@ -130,3 +130,14 @@ def expand_matrix(
         item = {axis: value for axis, (_, value) in zip(grid, combo, strict=True)}
         suffix = "-".join(key for key, _ in combo)
         yield f"{name}@{suffix}", interpolate(dict(body), {**context, "item": item})
+
+
+def expressions(value: Any) -> list[str]:
+    """Every unescaped `${...}` expression in `value`, in order."""
+    if isinstance(value, str):
+        return [m.group(2) for m in _TOKEN.finditer(value) if not m.group(1)]
+    if isinstance(value, list):
+        return [e for v in value for e in expressions(v)]
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in (*expressions(k), *expressions(v))]
+    return []
