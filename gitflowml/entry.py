@@ -6,6 +6,7 @@ probing for the tool pay only for the interpreter's start-up.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -19,7 +20,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         from gitflowml.cli import main as cli_main
-    except KeyboardInterrupt:  # Ctrl-C while still starting up: nothing was done yet
+
+        code = cli_main(args)
+    except KeyboardInterrupt:  # Ctrl-C outside a command body (start-up, final output)
         sys.stderr.write("error: interrupted\n")
         return 130
-    return cli_main(args)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: let the interpreter wind down
+    return code

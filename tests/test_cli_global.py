@@ -68,6 +68,9 @@ def test_main_returns_exit_codes(project: Repo, capsys) -> None:
     assert entry.main(["--version"]) == 0
     assert capsys.readouterr().out == f"gitflowml {__version__}\n"
     assert entry.main(["-q", "status"]) == 0
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # entry.main ignored it
     assert main(["status"]) == 0
     assert main(["add", "nope"]) == 1
     assert main(["--frobnicate"]) == 2
