@@ -1,0 +1,244 @@
+"""Owns `pipeline.lock` (SPEC section 4) and its journal.
+
+The lock is deterministic YAML: stages sorted by name, keys in a fixed order, list entries
+sorted by path, each entry on one line, so two branches that ran different stages merge
+without conflict. It is only ever replaced whole and atomically.
+
+While `repro` runs, each finished stage's entry is appended to a journal (one JSON line,
+checksummed), which costs the same for the 1st and the 1,000th stage; the lock is then
+rewritten once. A run killed half-way leaves the journal behind, and `load_current`
+replays it, so finished stages keep their entries. A torn last line is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gitflowml import fsutil, hashing, yamlio
+from gitflowml.errors import PipelineError
+
+SCHEMA = 1
+LOCK_FILE = "pipeline.lock"
+JOURNAL = "lock.journal"
+_STAGE_KEYS = ("cmd", "python", "args", "deps", "params", "code", "outs")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A hashed path. `oid` is a content hash, or for a URL dep what its file system
+    reports (e.g. `etag:…`)."""
+
+    path: str
+    oid: str
+    size: int | None = None
+    nfiles: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"path": self.path, "hash": self.oid}
+        if self.size is not None:
+            doc["size"] = self.size
+        if self.nfiles is not None:
+            doc["nfiles"] = self.nfiles
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class StageLock:
+    cmd: tuple[str, ...] | None = None
+    python: str | None = None
+    args: tuple[tuple[str, Any], ...] = ()
+    deps: tuple[Entry, ...] = ()
+    params: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()  # file -> key -> value
+    code: tuple[Entry, ...] = ()
+    outs: tuple[Entry, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Canonical order whatever the caller gave, so equal locks compare equal."""
+        for key in ("deps", "code", "outs"):
+            object.__setattr__(self, key, tuple(sorted(getattr(self, key), key=_by_path)))
+        object.__setattr__(self, "args", tuple(sorted(self.args)))
+        object.__setattr__(
+            self, "params", tuple(sorted((f, tuple(sorted(kv))) for f, kv in self.params))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        if self.cmd is not None:
+            doc["cmd"] = self.cmd[0] if len(self.cmd) == 1 else list(self.cmd)
+        if self.python is not None:
+            doc["python"] = self.python
+        if self.args:
+            doc["args"] = dict(sorted(self.args))
+        for key in ("deps", "params", "code", "outs"):
+            value = getattr(self, key)
+            if not value:
+                continue
+            if key == "params":
+                doc[key] = {f: dict(sorted(kv)) for f, kv in sorted(value)}
+            else:
+                doc[key] = [e.to_dict() for e in value]
+        return doc
+
+    @property
+    def param_values(self) -> dict[str, dict[str, Any]]:
+        return {f: dict(kv) for f, kv in self.params}
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    stages: Mapping[str, StageLock] = field(default_factory=dict)
+
+    def with_stage(self, name: str, entry: StageLock | None) -> Lock:
+        stages = dict(self.stages)
+        if entry is None:
+            stages.pop(name, None)
+        else:
+            stages[name] = entry
+        return replace(self, stages=stages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "stages": {name: self.stages[name].to_dict() for name in sorted(self.stages)},
+        }
+
+
+def dumps(lock: Lock) -> str:
+    return yamlio.dumps(lock.to_dict(), flow_leaves=True)
+
+
+def dump(lock: Lock, path: Path) -> None:
+    fsutil.atomic_write_text(path, dumps(lock))
+
+
+def loads(text: str, shown: str = LOCK_FILE) -> Lock:
+    try:
+        doc = yamlio.loads(text)
+    except yamlio.YamlError as exc:
+        at = f":{exc.line}" if exc.line else ""
+        raise PipelineError(
+            f"{shown}{at}: malformed YAML ({exc}); restore it with 'git checkout {shown}' "
+            "or delete it and run 'gitflowml repro'"
+        ) from exc
+    if doc is None:
+        return Lock()
+    return _lock_from(doc, shown)
+
+
+def load(path: Path, shown: str = LOCK_FILE) -> Lock:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Lock()
+    return loads(text, shown)
+
+
+def _lock_from(doc: Any, shown: str) -> Lock:
+    def bad(problem: str) -> PipelineError:
+        return PipelineError(
+            f"{shown}: {problem}; restore it with 'git checkout {shown}'"
+            " or delete it and run 'gitflowml repro'"
+        )
+
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise bad(f"not a schema {SCHEMA} lock file")
+    stages = doc.get("stages")
+    stages = {} if stages is None else stages
+    if not isinstance(stages, dict):
+        raise bad("'stages' must be a mapping")
+    out: dict[str, StageLock] = {}
+    for name, body in stages.items():
+        try:
+            out[str(name)] = stage_from_dict(body)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise bad(f"stage '{name}' is malformed ({exc})") from None
+    return Lock(out)
+
+
+def stage_from_dict(body: Any) -> StageLock:
+    if not isinstance(body, dict) or set(body) - set(_STAGE_KEYS):
+        raise ValueError("unexpected keys")
+    cmd = body.get("cmd")
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise ValueError("'params' must be a mapping")
+    return StageLock(
+        cmd=None
+        if cmd is None
+        else tuple(str(c) for c in (cmd if isinstance(cmd, list) else [cmd])),
+        python=body.get("python"),
+        args=tuple(sorted((body.get("args") or {}).items())),
+        deps=_entries(body.get("deps")),
+        params=tuple(
+            sorted((str(f), tuple(sorted((kv or {}).items()))) for f, kv in params.items())
+        ),
+        code=_entries(body.get("code")),
+        outs=_entries(body.get("outs")),
+    )
+
+
+def _entries(value: Any) -> tuple[Entry, ...]:
+    out = []
+    for row in value or []:
+        path, oid = row["path"], row["hash"]
+        if not isinstance(path, str) or not isinstance(oid, str) or not oid:
+            raise ValueError(f"bad entry {row!r}")
+        if "://" not in path and not hashing.is_oid(oid):
+            raise ValueError(f"bad hash for {path}")
+        out.append(Entry(path, oid, row.get("size"), row.get("nfiles")))
+    return tuple(out)
+
+
+def _by_path(entry: Entry) -> str:
+    return entry.path
+
+
+# -- the journal -----------------------------------------------------------------------------
+def journal_append(journal: Path, name: str, entry: StageLock | None) -> None:
+    """Record one finished stage (None: forget its entry). One write of one line."""
+    payload = json.dumps(
+        {"stage": name, "lock": entry.to_dict() if entry else None},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    line = f"{hashing.hash_bytes(payload.encode())} {payload}\n".encode()
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def _journal_records(journal: Path) -> Iterable[tuple[str, StageLock | None]]:
+    try:
+        data = journal.read_bytes()
+    except FileNotFoundError:
+        return
+    for raw in data.split(b"\n"):
+        digest, _, payload = raw.partition(b" ")
+        if not payload or hashing.hash_bytes(payload) != digest.decode(errors="replace"):
+            continue  # torn by a crash mid-write: that stage simply did not finish
+        record = json.loads(payload)
+        lock = record["lock"]
+        yield record["stage"], None if lock is None else stage_from_dict(lock)
+
+
+def load_current(lock_path: Path, journal: Path) -> Lock:
+    """The lock with any journal left by an interrupted run applied (and then made durable
+    in the lock itself, the journal removed)."""
+    lock = load(lock_path)
+    records = list(_journal_records(journal))
+    if not records and not journal.exists():
+        return lock
+    for name, entry in records:
+        lock = lock.with_stage(name, entry)
+    if records:
+        dump(lock, lock_path)
+    journal.unlink(missing_ok=True)
+    return lock
