@@ -9,21 +9,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitflowml import config, ignore, scm
 from gitflowml.cache import AddReport, DataStatus
 from gitflowml.checkout import CheckoutReport
 from gitflowml.project import DOT_DIR, Project
 
+if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
+    from gitflowml.repro import StageStatus
+
 __all__ = [
     "AddReport",
     "CheckoutReport",
+    "Dag",
     "DataStatus",
     "InitResult",
     "Project",
     "StatusReport",
     "add",
     "checkout",
+    "dag",
     "init",
     "status",
 ]
@@ -38,10 +44,11 @@ class InitResult:
 @dataclass(frozen=True, slots=True)
 class StatusReport:
     data: tuple[DataStatus, ...]
+    stages: tuple[StageStatus, ...] = ()
 
     @property
     def clean(self) -> bool:
-        return not self.data
+        return not self.data and not any(s.stale for s in self.stages)
 
 
 def _project(project: Project | None) -> Project:
@@ -67,10 +74,45 @@ def add(paths: Sequence[str], *, project: Project | None = None) -> AddReport:
 
 
 def status(targets: Sequence[str] = (), *, project: Project | None = None) -> StatusReport:
-    """What differs between the workspace and the pointer files (empty when up to date)."""
+    """Stale stages with their reasons, and tracked data that differs from its pointer file.
+    Targets are stage (or foreach/matrix group) names and tracked paths; default: all."""
     from gitflowml import cache
 
-    return StatusReport(tuple(cache.status(_project(project), targets)))
+    proj = _project(project)
+    if not (proj.root / "pipeline.yaml").exists():
+        return StatusReport(tuple(cache.status(proj, targets)))
+    from gitflowml import pipestatus
+
+    found = pipestatus.load(proj)
+    loaded = found[0] if found else None
+    stage_targets = [t for t in targets if pipestatus.is_stage_target(loaded, t)]
+    data_targets = [t for t in targets if t not in stage_targets]
+    stages = pipestatus.status(proj, stage_targets) if stage_targets or not targets else []
+    data = cache.status(proj, data_targets) if data_targets or not targets else []
+    return StatusReport(tuple(data), tuple(stages))
+
+
+@dataclass(frozen=True, slots=True)
+class Dag:
+    nodes: tuple[str, ...]  # in run order
+    edges: tuple[tuple[str, str], ...]  # (upstream, downstream)
+
+
+def dag(target: str | None = None, *, project: Project | None = None) -> Dag:
+    """The stage graph of pipeline.yaml, or the part of it `target` needs."""
+    from gitflowml import pipestatus
+    from gitflowml.errors import PipelineError
+
+    found = pipestatus.load(_project(project))
+    if found is None:
+        raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
+    loaded, g = found
+    names = g.order(g.upstream_of(pipestatus.resolve_targets(loaded, [target])) if target else None)
+    chosen = set(names)
+    edges = tuple(
+        (u, n) for n in names for u in sorted(g.upstream[n], key=names.index) if u in chosen
+    )
+    return Dag(tuple(names), edges)
 
 
 def checkout(

@@ -128,7 +128,7 @@ def add(ctx: click.Context, paths: tuple[str, ...]) -> None:
 @click.option("--check", is_flag=True, help="Exit with 1 when anything is out of date.")
 @click.pass_context
 def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool) -> None:
-    """Show what differs from the pointer files."""
+    """Show stale stages (and why) and tracked data that changed."""
     from gitflowml import api, render
 
     report = api.status(targets, project=_project(ctx))
@@ -138,6 +138,25 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
         _echo(ctx, render.status(report))
     if check and not report.clean:
         ctx.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("target", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ascii", "mermaid", "dot", "json"]),
+    default="ascii",
+    show_default=True,
+    help="How to draw the graph.",
+)
+@click.pass_context
+def dag(ctx: click.Context, target: str | None, fmt: str) -> None:
+    """Show the stage graph (or what TARGET needs)."""
+    from gitflowml import api, render
+
+    graph = api.dag(target, project=_project(ctx))
+    click.echo(render.dag(graph.nodes, graph.edges, fmt))
 
 
 @cli.command()

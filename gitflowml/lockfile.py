@@ -229,15 +229,15 @@ def _journal_records(journal: Path) -> Iterable[tuple[str, StageLock | None]]:
         yield record["stage"], None if lock is None else stage_from_dict(lock)
 
 
-def load_current(lock_path: Path, journal: Path) -> Lock:
-    """The lock with any journal left by an interrupted run applied (and then made durable
-    in the lock itself, the journal removed)."""
+def load_current(lock_path: Path, journal: Path, durable: bool = True) -> Lock:
+    """The lock with any journal left by an interrupted run applied; with `durable`, the
+    result is written to the lock and the journal removed (read-only commands pass False)."""
     lock = load(lock_path)
     records = list(_journal_records(journal))
-    if not records and not journal.exists():
-        return lock
     for name, entry in records:
         lock = lock.with_stage(name, entry)
+    if not durable or (not records and not journal.exists()):
+        return lock
     if records:
         dump(lock, lock_path)
     journal.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from gitflowml.api import InitResult, StatusReport
 from gitflowml.cache import AddReport
@@ -46,28 +47,73 @@ def add(report: AddReport) -> str:
 
 
 def status(report: StatusReport) -> str:
+    frozen = [s.name for s in report.stages if s.frozen]
     if report.clean:
-        return UP_TO_DATE
-    width = max(len(s.change) for s in report.data) + 2
-    lines = ["Tracked data:"]
-    for s in report.data:
-        detail = f"  ({s.detail})" if s.detail else ""
-        lines.append(f"\t{(s.change + ':').ljust(width)}{s.path}{detail}")
-    lines.append(
-        "\n(use 'gitflowml add PATH' to record changes, 'gitflowml checkout PATH' to discard"
-        " them, 'gitflowml pull' for what is not in the cache)"
-    )
+        return UP_TO_DATE + (f" (frozen: {', '.join(frozen)})" if frozen else "")
+    lines: list[str] = []
+    stale = [s for s in report.stages if s.stale]
+    if stale:
+        lines.append("Stages:")
+        for stage in stale:
+            lines.append(f"\t{stage.name}:")
+            lines.extend(f"\t\t{reason.describe()}" for reason in stage.reasons)
+        if frozen:
+            lines.append(f"\tfrozen (never run by repro): {', '.join(frozen)}")
+        lines.append("\n(use 'gitflowml repro' to bring them up to date)")
+    if report.data:
+        if lines:
+            lines.append("")
+        width = max(len(s.change) for s in report.data) + 2
+        lines.append("Tracked data:")
+        for s in report.data:
+            detail = f"  ({s.detail})" if s.detail else ""
+            lines.append(f"\t{(s.change + ':').ljust(width)}{s.path}{detail}")
+        lines.append(
+            "\n(use 'gitflowml add PATH' to record changes, 'gitflowml checkout PATH' to "
+            "discard them, 'gitflowml pull' for what is not in the cache)"
+        )
     return "\n".join(lines)
 
 
 def status_json(report: StatusReport) -> str:
-    doc: dict[str, list[dict[str, str]]] = {}
+    doc: dict[str, list[dict[str, Any]]] = {}
+    for stage in report.stages:
+        if stage.frozen:
+            doc[stage.name] = [{"reason": "frozen"}]
+        for reason in stage.reasons:
+            row: dict[str, Any] = {"reason": reason.kind}
+            if reason.what:
+                row["key" if reason.kind == "param" else "path"] = reason.what
+            if reason.old is not None or reason.new is not None:
+                row["old"], row["new"] = reason.old, reason.new
+            doc.setdefault(stage.name, []).append(row)
     for s in report.data:
-        row = {"reason": s.change, "path": s.path}
+        data_row: dict[str, Any] = {"reason": s.change, "path": s.path}
         if s.detail:
-            row["detail"] = s.detail
-        doc.setdefault(s.pointer_file, []).append(row)
-    return json.dumps(doc, indent=2, sort_keys=True)
+            data_row["detail"] = s.detail
+        doc.setdefault(s.pointer_file, []).append(data_row)
+    return json.dumps(doc, indent=2, sort_keys=True, default=str)
+
+
+def dag(nodes: Sequence[str], edges: Sequence[tuple[str, str]], fmt: str) -> str:
+    """The stage graph; `edges` are (upstream, downstream) pairs, `nodes` in run order."""
+    if fmt == "json":
+        return json.dumps({"nodes": list(nodes), "edges": [list(e) for e in edges]}, indent=2)
+    if fmt == "dot":
+        body = [f'  "{n}";' for n in nodes] + [f'  "{a}" -> "{b}";' for a, b in edges]
+        return "\n".join(["digraph pipeline {", *body, "}"])
+    if fmt == "mermaid":
+        ids = {n: f"s{i}" for i, n in enumerate(nodes)}
+        body = [f'  {ids[n]}["{n}"]' for n in nodes] + [
+            f"  {ids[a]} --> {ids[b]}" for a, b in edges
+        ]
+        return "\n".join(["flowchart TD", *body])
+    ups: dict[str, list[str]] = {n: [] for n in nodes}
+    for a, b in edges:
+        ups[b].append(a)
+    width = max((len(n) for n in nodes), default=0) + 2
+    lines = [n.ljust(width) + ("<- " + ", ".join(ups[n]) if ups[n] else "") for n in nodes]
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def checkout(report: CheckoutReport) -> str:
