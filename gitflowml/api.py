@@ -6,7 +6,7 @@ returns plain data and raises `GitflowmlError` subclasses; none of them prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from gitflowml.project import DOT_DIR, Project
 
 if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.repro import StageStatus
+    from gitflowml.runner import ReproReport
 
 __all__ = [
     "AddReport",
@@ -31,6 +32,7 @@ __all__ = [
     "checkout",
     "dag",
     "init",
+    "repro",
     "status",
 ]
 
@@ -90,6 +92,39 @@ def status(targets: Sequence[str] = (), *, project: Project | None = None) -> St
     stages = pipestatus.status(proj, stage_targets) if stage_targets or not targets else []
     data = cache.status(proj, data_targets) if data_targets or not targets else []
     return StatusReport(tuple(data), tuple(stages))
+
+
+def repro(
+    targets: Sequence[str] = (),
+    *,
+    force: bool = False,
+    single_stage: bool = False,
+    downstream: bool = False,
+    dry: bool = False,
+    jobs: int = 1,
+    keep_going: bool = False,
+    wait: float | None = None,
+    on_event: Callable[[str], None] | None = None,
+    on_output: Callable[[str, str], None] | None = None,
+    project: Project | None = None,
+) -> ReproReport:
+    """Run the stale stages of pipeline.yaml (and what they need), `jobs` at a time.
+    Raises StageFailedError naming the stages that failed; finished stages keep their
+    lock entries either way. `on_event` gets progress lines; `on_output` gets each line a
+    stage prints when several run at once (else they print straight to our stdout)."""
+    from gitflowml import runner
+    from gitflowml.errors import StageFailedError
+
+    options = runner.ReproOptions(
+        tuple(targets), force, single_stage, downstream, dry, max(1, jobs), keep_going, wait
+    )
+    report = runner.run(_project(project), options, on_event, on_output)
+    if report.failed:
+        shown = "; ".join(f"stage '{r.name}' {r.message}" for r in report.failed)
+        raise StageFailedError(
+            f"{shown}; fix it and run 'gitflowml repro' again (finished stages are kept)"
+        )
+    return report
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,70 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 
 
 @cli.command()
+@click.argument("targets", nargs=-1)
+@click.option("-f", "--force", is_flag=True, help="Run the selected stages even if unchanged.")
+@click.option("-s", "--single-stage", is_flag=True, help="Only the named stages, not upstream.")
+@click.option("--downstream", is_flag=True, help="The targets and every stage after them.")
+@click.option("--dry", is_flag=True, help="Say what would run; run nothing.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Stages to run at once (resources.cpus counts against it).",
+)
+@click.option(
+    "-k",
+    "--keep-going",
+    is_flag=True,
+    help="After a failure, go on with stages that do not depend on it.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Give up after SECONDS if another repro holds the repository.",
+)
+@click.pass_context
+def repro(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    force: bool,
+    single_stage: bool,
+    downstream: bool,
+    dry: bool,
+    jobs: int,
+    keep_going: bool,
+    wait: float | None,
+) -> None:
+    """Run the stages whose code, data or params changed, in dependency order."""
+    from gitflowml import api, render
+
+    def event(message: str) -> None:
+        _echo(ctx, message)
+
+    def output(stage: str, line: str) -> None:
+        click.echo(f"[{stage}] {line}")
+
+    report = api.repro(
+        targets,
+        force=force,
+        single_stage=single_stage,
+        downstream=downstream,
+        dry=dry,
+        jobs=jobs,
+        keep_going=keep_going,
+        wait=wait,
+        on_event=event,
+        on_output=output,
+        project=_project(ctx),
+    )
+    _echo(ctx, render.repro(report))
+
+
+@cli.command()
 @click.argument("target", required=False)
 @click.option(
     "--format",

@@ -56,5 +56,13 @@ class CheckoutError(GitflowmlError):
     """Checkout could not restore some paths; the message lists them."""
 
 
+class RepoLockedError(GitflowmlError):
+    """Another gitflowml command holds the repository lock."""
+
+
+class StageFailedError(GitflowmlError):
+    """One or more stages failed; the message names them and why."""
+
+
 class Interrupted(GitflowmlError):
     exit_code: ClassVar[int] = EXIT_INTERRUPTED

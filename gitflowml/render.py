@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitflowml.api import InitResult, StatusReport
 from gitflowml.cache import AddReport
 from gitflowml.checkout import CheckoutReport
+
+if TYPE_CHECKING:
+    from gitflowml.runner import ReproReport
 
 UP_TO_DATE = "Pipeline is up to date."
 
@@ -93,6 +96,19 @@ def status_json(report: StatusReport) -> str:
             data_row["detail"] = s.detail
         doc.setdefault(s.pointer_file, []).append(data_row)
     return json.dumps(doc, indent=2, sort_keys=True, default=str)
+
+
+def repro(report: ReproReport) -> str:
+    counts: dict[str, list[str]] = {}
+    for result in report.results:
+        counts.setdefault(result.outcome, []).append(result.name)
+    if "would run" in counts:
+        return "Would run: " + ", ".join(counts["would run"])
+    if not counts.get("ran"):
+        return UP_TO_DATE
+    parts = [f"ran {len(counts['ran'])}"]
+    parts += [f"{len(v)} {k}" for k, v in counts.items() if k not in ("ran", "failed")]
+    return "Pipeline reproduced: " + ", ".join(parts) + "."
 
 
 def dag(nodes: Sequence[str], edges: Sequence[tuple[str, str]], fmt: str) -> str:

@@ -16,7 +16,7 @@ from gitflowml import params as params_mod
 from gitflowml.lockfile import Entry, Lock, StageLock
 from gitflowml.pipeline_model import ParamRef, Pipeline, Stage
 
-ReasonKind = Literal["new", "cmd", "dep", "param", "out", "always"]
+ReasonKind = Literal["new", "cmd", "dep", "param", "out", "always", "forced"]
 MISSING: Any = "<missing>"  # shown as the old or new value of something absent
 
 
@@ -32,6 +32,8 @@ class Reason:
             return "never ran"
         if self.kind == "always":
             return "always changed"
+        if self.kind == "forced":
+            return "forced"
         if self.kind == "cmd":
             return f"{self.what} changed" if self.what else "command changed"
         change = "" if self.old is None and self.new is None else f": {self.old} -> {self.new}"

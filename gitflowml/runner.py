@@ -1,0 +1,324 @@
+"""`repro`: run the stale stages of the pipeline in dependency order, `jobs` at a time.
+
+Each stage is judged just before it would run, against what its upstream stages left
+behind, so a rerun that produces identical outputs leaves its downstream stages alone
+(early cutoff). Everything that touches the state cache, the object store and the lock
+happens in the calling thread; worker threads only wait on commands. Each finished stage's
+lock entry goes to the lock journal at once, and the lock is rewritten once at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gitflowml import fsutil, ignore, lockfile, observe, pipestatus, repolock, repro
+from gitflowml.cache import local_odb, open_state
+from gitflowml.executors.local import LocalExecutor, OutputSink, RunOutcome, python_command
+from gitflowml.graph import Graph
+from gitflowml.pipeline_model import Pipeline, Stage
+from gitflowml.project import Project
+from gitflowml.workspace import DirInfo, FileInfo, Scanner
+
+Outcome = Literal["ran", "up to date", "failed", "not run", "frozen", "would run"]
+Event = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReproOptions:
+    targets: tuple[str, ...] = ()
+    force: bool = False
+    single_stage: bool = False
+    downstream: bool = False
+    dry: bool = False
+    jobs: int = 1
+    keep_going: bool = False
+    wait: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    name: str
+    outcome: Outcome
+    reasons: tuple[repro.Reason, ...] = ()
+    attempts: int = 0
+    duration_s: float = 0.0
+    message: str = ""
+
+
+@dataclass(slots=True)
+class ReproReport:
+    results: list[StageResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[StageResult]:
+        return [r for r in self.results if r.outcome == "failed"]
+
+
+def select(pipeline: Pipeline, graph: Graph, options: ReproOptions) -> list[str]:
+    names = pipestatus.resolve_targets(pipeline, options.targets) if options.targets else []
+    if not names:
+        chosen = set(pipeline.stages)
+    elif options.single_stage:
+        chosen = set(names)
+    elif options.downstream:
+        chosen = graph.downstream(names)
+    else:
+        chosen = graph.upstream_of(names)
+    return graph.order(chosen)
+
+
+def run(
+    project: Project,
+    options: ReproOptions,
+    on_event: Event | None = None,
+    on_output: OutputSink | None = None,
+) -> ReproReport:
+    say = on_event or (lambda _msg: None)
+    found = pipestatus.load(project)
+    if found is None:
+        from gitflowml.errors import PipelineError
+
+        raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
+    pipeline, graph = found
+    with repolock.hold(project.dot_dir, options.wait, say):
+        return _Run(project, pipeline, graph, options, say, on_output).go()
+
+
+class _Run:
+    def __init__(
+        self,
+        project: Project,
+        pipeline: Pipeline,
+        graph: Graph,
+        options: ReproOptions,
+        say: Event,
+        on_output: OutputSink | None,
+    ) -> None:
+        self.project, self.pipeline, self.graph, self.options = project, pipeline, graph, options
+        self.say = say
+        self.lock_path, self.journal = pipestatus.lock_paths(project)
+        self.lock = lockfile.load_current(self.lock_path, self.journal)
+        self.named = set(pipestatus.resolve_targets(pipeline, options.targets))
+        self.executor = LocalExecutor(on_output if options.jobs > 1 else None)
+        self.report = ReproReport()
+        self.results: dict[str, StageResult] = {}
+        self.order = select(pipeline, graph, options)
+        self.selection = set(self.order)
+        self.pending: dict[str, tuple[repro.Reason, ...]] = {}  # reasons of running stages
+
+    def go(self) -> ReproReport:
+        order = self.order
+        state = open_state(self.project)
+        self.scanner = Scanner(state, self.project.jobs)
+        self.odb = local_odb(self.project)
+        try:
+            self._schedule(order)
+        except BaseException:
+            self.executor.kill_all()
+            raise
+        finally:
+            if self.journal.exists():
+                lockfile.dump(self.lock, self.lock_path)
+                self.journal.unlink()
+            state.close()
+        self.report.results = [self.results[n] for n in order if n in self.results]
+        return self.report
+
+    # -- scheduling ------------------------------------------------------------------------
+    def _schedule(self, order: list[str]) -> None:
+        budget = max(1, self.options.jobs)
+        waiting = list(order)
+        running: dict[Future[RunOutcome], tuple[str, repro.Observed, int]] = {}
+        stop = False
+        with ThreadPoolExecutor(max_workers=budget) as pool:
+            while waiting or running:
+                used = sum(cost for _, _, cost in running.values())
+                for name in list(waiting):
+                    if stop:
+                        break
+                    blocked = self._blocked_by(name)
+                    if blocked == "wait":
+                        continue
+                    if blocked:
+                        waiting.remove(name)
+                        self._done(StageResult(name, "not run", message=blocked))
+                        continue
+                    started = self._start(pool, name, budget - used)
+                    if started is None:
+                        break  # stale, but no room until a running stage finishes
+                    waiting.remove(name)
+                    if started is not False:
+                        future, now, cost = started
+                        running[future] = (name, now, cost)
+                        used += cost
+                if stop and not running:
+                    for name in waiting:
+                        self._done(StageResult(name, "not run", message="an earlier stage failed"))
+                    return
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name, now, _cost = running.pop(future)
+                    ok = self._finish(name, future.result(), now)
+                    stop = stop or (not ok and not self.options.keep_going)
+
+    def _blocked_by(self, name: str) -> str:
+        """'' when every upstream stage in this run is done, 'wait' while one is not, or why
+        the stage cannot run (an upstream stage failed)."""
+        for up in self.graph.upstream[name]:
+            result = self.results.get(up)
+            if result is None:
+                if up in self.selection:
+                    return "wait"
+                continue
+            if result.outcome in ("failed", "not run"):
+                return f"upstream stage '{up}' did not finish"
+        return ""
+
+    def _start(
+        self, pool: ThreadPoolExecutor, name: str, room: int
+    ) -> tuple[Future[RunOutcome], repro.Observed, int] | Literal[False] | None:
+        """Judge the stage; start it if stale and there is room. False: nothing to run;
+        None: stale, but it must wait for room."""
+        stage = self.pipeline.stages[name]
+        if stage.frozen and not (self.options.force and name in self.named):
+            self._done(StageResult(name, "frozen"))
+            return False
+        if self.options.dry and any(
+            self.results.get(up, StageResult(up, "up to date")).outcome == "would run"
+            for up in self.graph.upstream[name]
+        ):
+            self._done(StageResult(name, "would run", message="after upstream changes"))
+            return False
+        now = observe.observe(self.project.root, [stage], self.scanner)
+        reasons = repro.reasons(stage, self.lock.stages.get(name), now)
+        if self.options.force and not reasons:
+            reasons = (repro.Reason("forced"),)
+        if not reasons:
+            self._done(StageResult(name, "up to date"))
+            return False
+        if self.options.dry:
+            self._done(StageResult(name, "would run", reasons))
+            return False
+        cost = min(room_needed(stage), max(1, self.options.jobs))
+        if cost > room:
+            return None
+        missing = [d for d in stage.deps if "://" not in d and now.paths.get(d) is None]
+        if missing:
+            self._done(
+                StageResult(name, "failed", reasons, message=f"dep '{missing[0]}' does not exist")
+            )
+            return False
+        self.say(f"Running stage '{name}': {'; '.join(r.describe() for r in reasons)}")
+        self._prepare_outs(stage)
+        self.pending[name] = reasons
+        future = pool.submit(
+            self.executor.run_stage,
+            name,
+            _commands(stage),
+            self.project.root / stage.wdir,
+            self._env(stage),
+            stage.timeout,
+            stage.retries,
+        )
+        return future, now, cost
+
+    def _prepare_outs(self, stage: Stage) -> None:
+        for out in stage.outs:
+            path = self.project.root / out.path
+            if not out.persist:
+                fsutil.remove(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _env(self, stage: Stage) -> dict[str, str]:
+        env = {**os.environ, **dict(stage.env), "GITFLOWML_ROOT": str(self.project.root)}
+        root = str(self.project.root)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        return env
+
+    # -- finishing ---------------------------------------------------------------------------
+    def _finish(self, name: str, outcome: RunOutcome, before: repro.Observed) -> bool:
+        stage = self.pipeline.stages[name]
+        reasons = self.pending.pop(name, ())
+        if outcome.exit_code != 0:
+            why = (
+                f"timed out after {stage.timeout:g} s"
+                if outcome.timed_out
+                else f"exited with code {outcome.exit_code}"
+            )
+            self._done(
+                StageResult(name, "failed", reasons, outcome.attempts, outcome.duration_s, why)
+            )
+            return False
+        absent = [o.path for o in stage.outs if not (self.project.root / o.path).exists()]
+        if absent:
+            self._done(
+                StageResult(
+                    name,
+                    "failed",
+                    reasons,
+                    outcome.attempts,
+                    outcome.duration_s,
+                    f"declared out '{absent[0]}' was not produced",
+                )
+            )
+            return False
+        outs = self._commit_outs(stage)
+        entry = lockfile.StageLock(
+            cmd=stage.cmd,
+            python=stage.python,
+            args=stage.args,
+            deps=tuple(e for d in stage.deps if (e := before.paths.get(d)) is not None),
+            params=repro.param_values(stage, before),
+            outs=outs,
+        )
+        lockfile.journal_append(self.journal, name, entry)
+        self.lock = self.lock.with_stage(name, entry)
+        self._done(StageResult(name, "ran", reasons, outcome.attempts, outcome.duration_s))
+        return True
+
+    def _commit_outs(self, stage: Stage) -> tuple[lockfile.Entry, ...]:
+        entries = []
+        for cache_it in (True, False):
+            outs = [o for o in stage.outs if o.cache == cache_it]
+            if not outs:
+                continue
+            self.scanner.store = self.odb if cache_it else None
+            infos = self.scanner.scan_many([self.project.root / o.path for o in outs])
+            for out, info in zip(outs, infos, strict=True):
+                if isinstance(info, DirInfo):
+                    if cache_it:
+                        self.odb.add_manifest(info.files)
+                    entries.append(
+                        lockfile.Entry(out.path, info.oid, info.files.size, info.files.nfiles)
+                    )
+                elif isinstance(info, FileInfo):
+                    entries.append(lockfile.Entry(out.path, info.oid, info.size))
+                if cache_it:
+                    ignore.ensure_ignored(self.project.root / out.path)
+        self.scanner.store = None
+        return tuple(entries)
+
+    def _done(self, result: StageResult) -> None:
+        self.results[result.name] = result
+        if result.outcome == "up to date":
+            self.say(f"Stage '{result.name}' is up to date")
+        elif result.outcome == "failed":
+            self.say(f"Stage '{result.name}' failed: {result.message}")
+
+
+def room_needed(stage: Stage) -> int:
+    return max(1, math.ceil(stage.resources.cpus))
+
+
+def _commands(stage: Stage) -> list[list[str] | str]:
+    if stage.python is not None:
+        return [python_command(stage.python, json.dumps(stage.kwargs))]
+    return list(stage.cmd or ())
