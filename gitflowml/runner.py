@@ -136,7 +136,8 @@ class _Run:
         waiting = list(order)
         running: dict[Future[RunOutcome], tuple[str, repro.Observed, int]] = {}
         stop = False
-        with ThreadPoolExecutor(max_workers=budget) as pool:
+        pool = ThreadPoolExecutor(max_workers=budget)
+        try:
             while waiting or running:
                 used = sum(cost for _, _, cost in running.values())
                 for name in list(waiting):
@@ -168,6 +169,11 @@ class _Run:
                     name, now, _cost = running.pop(future)
                     ok = self._finish(name, future.result(), now)
                     stop = stop or (not ok and not self.options.keep_going)
+        except BaseException:  # Ctrl-C: end the running stages before waiting for them
+            self.executor.kill_all()
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
     def _blocked_by(self, name: str) -> str:
         """'' when every upstream stage in this run is done, 'wait' while one is not, or why

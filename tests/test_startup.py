@@ -41,6 +41,10 @@ def test_hot_commands_import_nothing_heavy(project: Repo, run: Run, args: list[s
 
 
 def test_status_of_a_pipeline_imports_nothing_heavy(project: Repo, run: Run) -> None:
-    project.gen({"pipeline.yaml": "stages:\n  s:\n    cmd: echo\n    deps: [d.csv]\n"
-                                  "    outs: [o.csv]\n", "d.csv": "1"})
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n  s:\n    cmd: echo\n    deps: [d.csv]\n    outs: [o.csv]\n",
+            "d.csv": "1",
+        }
+    )
     assert _imported(["status"], project.root) & HEAVY == set()

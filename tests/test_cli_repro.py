@@ -1,0 +1,323 @@
+"""`repro` end to end in real git repositories with real shell commands."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gitflowml import lockfile
+from tests.conftest import Repo, Run
+
+CHAIN = """\
+stages:
+  prepare:
+    cmd: mkdir -p data && cp raw.csv data/clean.csv && echo ${prepare.split} >> data/clean.csv
+    deps: [raw.csv]
+    params: [prepare.split]
+    outs: [data/clean.csv]
+  train:
+    cmd: "wc -l < data/clean.csv > model.txt && echo '{\\"acc\\": 1}' > metrics.json"
+    deps: [data/clean.csv]
+    params: [train.lr]
+    outs: [model.txt]
+    metrics: [{metrics.json: {cache: false}}]
+  report:
+    cmd: cp metrics.json report.md
+    deps: [metrics.json]
+    outs: [report.md]
+"""
+PARAMS = "prepare: {split: 0.2}\ntrain: {lr: 0.1}\n"
+
+
+@pytest.fixture
+def chain(project: Repo) -> Repo:
+    project.gen({"pipeline.yaml": CHAIN, "params.yaml": PARAMS, "raw.csv": "a,b\n1,2\n"})
+    return project
+
+
+def _ran(output: str) -> list[str]:
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
+
+
+def _lock(root: Path) -> lockfile.Lock:
+    return lockfile.load(root / "pipeline.lock")
+
+
+def test_first_run_then_nothing_to_do(chain: Repo, run: Run) -> None:
+    result = run("repro")
+    assert _ran(result.stdout) == ["prepare", "train", "report"]
+    assert result.stdout.endswith("Pipeline reproduced: ran 3.\n")
+    lock = _lock(chain.root)
+    assert sorted(lock.stages) == ["prepare", "report", "train"]
+    assert lock.stages["prepare"].param_values == {"params.yaml": {"prepare.split": 0.2}}
+    # cached outs are in the cache and gitignored; cache: false metrics stay in git's view
+    out = lock.stages["train"].outs
+    model = next(e for e in out if e.path == "model.txt")
+    assert (chain.root / ".gitflowml" / "cache" / model.oid[:2] / model.oid[2:]).exists()
+    assert "/model.txt" in (chain.root / ".gitignore").read_text()
+    assert "metrics.json" not in (chain.root / ".gitignore").read_text()
+    again = run("repro")
+    assert _ran(again.stdout) == []
+    assert again.stdout.endswith("Pipeline is up to date.\n")
+    assert run("status").stdout == "Pipeline is up to date.\n"
+
+
+def test_a_param_change_reruns_only_what_uses_it(chain: Repo, run: Run) -> None:
+    run("repro")
+    chain.gen({"params.yaml": "prepare: {split: 0.2}\ntrain: {lr: 0.5}\nother: 1\n"})
+    result = run("repro")
+    assert _ran(result.stdout) == ["train"]
+    assert "param changed: params.yaml:train.lr: 0.1 -> 0.5" in result.stdout
+    assert "Stage 'report' is up to date" in result.stdout  # identical metrics: cut off
+
+
+def test_early_cutoff(chain: Repo, run: Run) -> None:
+    run("repro")
+    chain.gen({"raw.csv": "a,b\n3,4\n"})  # same number of lines: model.txt is unchanged
+    result = run("repro")
+    assert _ran(result.stdout) == ["prepare", "train"]
+    assert "Stage 'report' is up to date" in result.stdout
+
+
+def test_force_single_stage_downstream_and_dry(chain: Repo, run: Run) -> None:
+    run("repro")
+    assert _ran(run("repro", "-f").stdout) == ["prepare", "train", "report"]
+    assert _ran(run("repro", "-f", "-s", "train").stdout) == ["train"]
+    assert _ran(run("repro", "-f", "train").stdout) == ["prepare", "train"]
+    assert _ran(run("repro", "-f", "--downstream", "train").stdout) == ["train", "report"]
+    chain.gen({"raw.csv": "changed\n"})
+    dry = run("repro", "--dry")
+    assert dry.stdout.strip().endswith("Would run: prepare, train, report")
+    assert _lock(chain.root).stages["prepare"].deps[0].oid != "x"  # untouched
+    assert _ran(dry.stdout) == []
+    assert "dep changed: raw.csv" in run("status").stdout
+
+
+def test_failure_stops_downstream_keeps_finished_and_resumes(chain: Repo, run: Run) -> None:
+    chain.gen({"pipeline.yaml": CHAIN.replace("cp metrics.json report.md", "exit 3")})
+    result = run("repro", code=1)
+    assert "stage 'report' exited with code 3" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert sorted(_lock(chain.root).stages) == ["prepare", "train"]
+    chain.gen({"pipeline.yaml": CHAIN})
+    assert _ran(run("repro").stdout) == ["report"]
+
+
+def test_keep_going_runs_independent_branches(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "pipeline.yaml": """\
+stages:
+  bad:
+    cmd: exit 1
+    outs: [bad.txt]
+  after_bad:
+    cmd: cp bad.txt after.txt
+    deps: [bad.txt]
+    outs: [after.txt]
+  good:
+    cmd: echo ok > good.txt
+    outs: [good.txt]
+"""
+        }
+    )
+    stopped = run("repro", code=1)
+    assert not (project.root / "good.txt").exists() or "good" in _ran(stopped.stdout)
+    result = run("repro", "-k", code=1)
+    assert (project.root / "good.txt").read_text() == "ok\n"
+    assert not (project.root / "after.txt").exists()
+    assert "stage 'bad' exited with code 1" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("cmd: echo hi\n    outs: [never.txt]", "declared out 'never.txt' was not produced"),
+        ("cmd: sleep 5\n    timeout: 0.3\n    outs: [x]", "timed out after 0.3 s"),
+        (
+            "cmd: cat nothere.csv > o\n    deps: [nothere.csv]\n    outs: [o]",
+            "dep 'nothere.csv' does not exist",
+        ),
+    ],
+)
+def test_stage_failures_name_the_cause(project: Repo, run: Run, body: str, message: str) -> None:
+    project.gen({"pipeline.yaml": f"stages:\n  s:\n    {body}\n"})
+    result = run("repro", code=1)
+    assert message in result.stderr
+
+
+def test_retries(project: Repo, run: Run) -> None:
+    # fails until it has been tried three times
+    cmd = "echo x >> tries && test $(wc -l < tries) -ge 3 && echo done > out.txt"
+    project.gen(
+        {
+            "pipeline.yaml": f"stages:\n  flaky:\n    cmd: {cmd}\n    retries: 2\n"
+            "    outs: [out.txt]\n"
+        }
+    )
+    run("repro")
+    assert (project.root / "tries").read_text() == "x\nx\nx\n"
+    project.gen(
+        {
+            "pipeline.yaml": f"stages:\n  flaky:\n    cmd: {cmd}\n    retries: 0\n"
+            "    outs: [out.txt]\n",
+            "tries": "",
+        }
+    )
+    run("repro", "-f", code=1)
+
+
+def test_env_wdir_frozen_always_changed_and_persist(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "sub": {"in.txt": "hello"},
+            "pipeline.yaml": """\
+stages:
+  envy:
+    cmd: echo $GREETING > env.txt
+    env: {GREETING: bonjour}
+    outs: [env.txt]
+  inside:
+    cmd: cp in.txt out.txt
+    wdir: sub
+    deps: [in.txt]
+    outs: [out.txt]
+  cold:
+    cmd: echo frozen > frozen.txt
+    outs: [frozen.txt]
+    frozen: true
+  every:
+    cmd: date +%N >> every.txt
+    outs: [{every.txt: {persist: true}}]
+    always_changed: true
+""",
+        }
+    )
+    first = run("repro")
+    assert (project.root / "env.txt").read_text() == "bonjour\n"
+    assert (project.root / "sub" / "out.txt").read_text() == "hello"
+    assert not (project.root / "frozen.txt").exists()
+    assert "cold" not in _ran(first.stdout)
+    assert _ran(run("repro").stdout) == ["every"]
+    assert len((project.root / "every.txt").read_text().splitlines()) == 2  # persisted
+    run("repro", "-f", "-s", "cold")
+    assert (project.root / "frozen.txt").exists()
+
+
+def test_python_stages(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "src": {
+                "__init__.py": "",
+                "helpers.py": "def double(x):\n    return 2 * x\n",
+                "train.py": "import json\nfrom src.helpers import double\n\n"
+                "def main(lr, epochs):\n"
+                "    json.dump({'score': double(lr) * epochs}, open('m.json', 'w'))\n",
+            },
+            "pipeline.yaml": "stages:\n  train:\n    python: src/train.py:main\n"
+            "    args: {lr: 0.5, epochs: 3}\n    outs: [m.json]\n",
+        }
+    )
+    run("repro")
+    assert json.loads((project.root / "m.json").read_text()) == {"score": 3.0}
+    project.gen({"src": {"train.py": "def main(lr, epochs):\n    raise ValueError('boom')\n"}})
+    # the arguments changed too, so the stage reruns and its exception fails it
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n  train:\n    python: src/train.py:main\n"
+            "    args: {lr: 0.7, epochs: 3}\n    outs: [m.json]\n"
+        }
+    )
+    assert "exited with code 1" in run("repro", code=1).stderr
+
+
+def test_parallel_stages_run_at_the_same_time_with_prefixed_output(project: Repo, run: Run) -> None:
+    # each stage waits (up to 10 s) for the other to have started: only -j 2 can finish
+    wait_for = "i=0; while [ ! -e {other} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+    stages = "".join(
+        f"  {me}:\n    cmd: touch {me}.started; {wait_for.format(other=other + '.started')}"
+        f"test -e {other}.started && echo hello from {me} && echo {me} > {me}.out\n"
+        f"    outs: [{me}.out]\n"
+        for me, other in (("left", "right"), ("right", "left"))
+    )
+    project.gen({"pipeline.yaml": "stages:\n" + stages})
+    result = run("repro", "-j", "2")
+    assert "[left] hello from left" in result.stdout
+    assert "[right] hello from right" in result.stdout
+
+
+def test_cpus_count_against_the_job_budget(project: Repo, run: Run) -> None:
+    # two stages of 2 cpus each with -j 2 cannot overlap: the second sees no marker
+    body = "    cmd: test ! -e running && touch running && sleep 0.3 && rm running && touch {n}\n"
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n"
+            + "".join(
+                f"  {n}:\n" + body.format(n=n) + f"    outs: [{n}]\n    resources: {{cpus: 2}}\n"
+                for n in ("a", "b")
+            )
+        }
+    )
+    run("repro", "-j", "2")
+    assert (project.root / "a").exists()
+    assert (project.root / "b").exists()
+
+
+def test_a_second_repro_waits_for_the_repo_lock(chain: Repo, run: Run) -> None:
+    from gitflowml import repolock
+
+    with repolock.hold(chain.root / ".gitflowml"):
+        result = run("repro", "--wait", "0.3", code=1)
+    assert "another gitflowml command" in result.stderr
+    assert "--wait" in result.stderr
+    run("repro")
+
+
+def test_ctrl_c_kills_the_stage_and_its_children(project: Repo) -> None:
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n  slow:\n    cmd: sleep 30 & echo $! > child.pid;"
+            " wait\n    outs: [never]\n  done:\n    cmd: echo > d\n"
+            "    outs: [d]\n"
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitflowml", "repro"],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid_file = project.root / "child.pid"
+    deadline = time.monotonic() + 20
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline, "the stage never started"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert err.startswith("error: interrupted")
+    assert _dead(child), "the stage's own child process survived"
+    lock = lockfile.load(project.root / "pipeline.lock")  # valid, whatever it holds
+    assert "slow" not in lock.stages
+
+
+def _dead(pid: int, within: float = 5.0) -> bool:
+    """Gone, or a zombie (killed; its parent died and the reaper has not collected it)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        time.sleep(0.05)
+    return False
