@@ -2,6 +2,7 @@
 # The end-to-end demo behind `make demo`: version a data set beside code in a throwaway repo.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/gitflowml-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -25,10 +26,11 @@ for site in ("berlin", "lagos", "lima", "osaka"):
             w = csv.writer(f)
             w.writerow(["day", "temperature_c", "humidity"])
             for day in range(1, 29):
-                w.writerow([day, round(rnd.gauss(18, 7), 2), round(rnd.uniform(0.2, 0.9), 3)])
+                t = rnd.gauss(18, 7)
+                w.writerow([day, round(t, 2), round(0.9 - 0.012 * t + rnd.gauss(0, 0.04), 3)])
 PY
-echo "print('training...')" > train.py
-git add train.py && git commit -qm "Training script"
+cp -R "$here/weather/src" "$here/weather/params.yaml" .
+git add src params.yaml && git commit -qm "Weather model code"
 
 step gitflowml init
 git add .gitflowml && git commit -qm "Set up gitflowml"
@@ -59,4 +61,18 @@ rm -rf data/raw/osaka
 step gitflowml status
 step gitflowml checkout
 step gitflowml status --check
+echo; echo "# A pipeline over the data: prepare -> featurize -> train -> evaluate"
+cp "$here/weather/pipeline.yaml" .
+step gitflowml dag
+step gitflowml status
+step gitflowml repro
+step cat metrics.json
+git add -A && git commit -qm "Pipeline, lock and metrics"
+
+echo; echo "# Change one training param: only train and evaluate run again"
+sed -i.bak 's/l2: 0.001/l2: 0.01/' params.yaml && rm params.yaml.bak
+step gitflowml status
+step gitflowml repro
+step cat metrics.json
+step gitflowml repro
 echo; echo "Demo finished: every step above ran for real in $work (removed on exit)."

@@ -147,7 +147,14 @@ def _param_changes(stage: Stage, locked: StageLock, now: Observed) -> list[Reaso
         for key in keys:
             old = old_values.get(key, MISSING)
             new = current.get(key, MISSING)
-            if old != new or type(old) is not type(new):
+            if isinstance(old, dict) and isinstance(new, dict):  # a group: name the leaves
+                flat_old = params_mod.flatten(old, key + ".")
+                flat_new = params_mod.flatten(new, key + ".")
+                for leaf in sorted(set(flat_old) | set(flat_new)):
+                    a, b = flat_old.get(leaf, MISSING), flat_new.get(leaf, MISSING)
+                    if a != b or type(a) is not type(b):
+                        found.append(Reason("param", f"{ref.file}:{leaf}", a, b))
+            elif old != new or type(old) is not type(new):
                 found.append(Reason("param", f"{ref.file}:{key}", old, new))
     found.extend(Reason("param", f"{file}", "listed", "removed") for file in sorted(before))
     return found

@@ -85,7 +85,12 @@ def _stage(**changes: object) -> Stage:
         (
             STAGE,
             _with(params={"params.yaml": {**PARAMS, "model": {"depth": 4}}}),
-            [Reason("param", "params.yaml:model", {"depth": 3}, {"depth": 4})],
+            [Reason("param", "params.yaml:model.depth", 3, 4)],
+        ),
+        (
+            STAGE,
+            _with(params={"params.yaml": {**PARAMS, "model": 5}}),
+            [Reason("param", "params.yaml:model", {"depth": 3}, 5)],
         ),
         (
             STAGE,
