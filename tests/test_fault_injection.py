@@ -155,3 +155,63 @@ def test_ctrl_c_during_add_exits_130_and_leaves_the_cache_valid(project: Repo, r
     assert interrupted >= 2, "too few runs were interrupted mid-way"
     run("add", "data")
     assert pointer.load(project.root / "data.gfml").oid == expected
+
+
+REPRO_PIPELINE = "stages:\n" + "".join(
+    f"  s{i}:\n"
+    f"    cmd: sleep 0.03 && mkdir -p out && "
+    f"(cat {'seed.txt' if i == 0 else f'out/s{i - 1}.txt'}; echo step {i}) > out/s{i}.txt"
+    f" && mkdir -p dirs/s{i} && echo {i} > dirs/s{i}/a && echo x{i} > dirs/s{i}/b\n"
+    f"    deps: [{'seed.txt' if i == 0 else f'out/s{i - 1}.txt'}]\n"
+    f"    outs: [out/s{i}.txt, dirs/s{i}]\n"
+    for i in range(8)
+)
+
+
+@pytest.mark.slow
+def test_repro_survives_sigkill_at_random_moments(project: Repo, run: Run) -> None:
+    from gitflowml import lockfile
+
+    project.gen({"pipeline.yaml": REPRO_PIPELINE, "seed.txt": "seed\n"})
+    root = project.root
+    cache = root / ".gitflowml" / "cache"
+    expected = "seed\n" + "".join(f"step {i}\n" for i in range(8))
+
+    def check_lock() -> None:
+        lock = lockfile.load_current(
+            root / "pipeline.lock", root / ".gitflowml" / "tmp" / "lock.journal", durable=False
+        )  # parses, journal included
+        for entry in lock.stages.values():
+            for out in entry.outs:
+                suffix = ".dir" if out.nfiles is not None else ""
+                assert (cache / out.oid[:2] / (out.oid[2:] + suffix)).exists(), out
+
+    started = time.perf_counter()
+    assert _gitflowml(root, "repro").wait() == 0
+    full = time.perf_counter() - started
+    rnd = random.Random(SEED)
+    landed = 0
+    for trial in range(TRIALS):
+        project.gen({"seed.txt": f"seed\n{trial}\n"})  # every stage is stale again
+        proc = _gitflowml(root, "repro")
+        time.sleep(rnd.uniform(0.0, full))
+        proc.send_signal(signal.SIGKILL)
+        landed += proc.wait() == -signal.SIGKILL
+        check_lock()
+        _check_cache(cache)
+        finish = _gitflowml(root, "repro", stderr=subprocess.PIPE)
+        _, err = finish.communicate()
+        assert finish.returncode == 0, err.decode()
+        check_lock()
+        assert (root / "out" / "s7.txt").read_text() == expected.replace(
+            "seed\n", f"seed\n{trial}\n"
+        )
+        status = subprocess.run(
+            [sys.executable, "-m", "gitflowml", "status"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "Pipeline is up to date." in status.stdout
+    assert landed >= TRIALS // 4, "too few kills landed while repro was running"
