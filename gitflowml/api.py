@@ -104,6 +104,7 @@ def repro(
     jobs: int = 1,
     keep_going: bool = False,
     wait: float | None = None,
+    run_cache: bool = True,
     on_event: Callable[[str], None] | None = None,
     on_output: Callable[[str, str], None] | None = None,
     project: Project | None = None,
@@ -116,7 +117,15 @@ def repro(
     from gitflowml.errors import StageFailedError
 
     options = runner.ReproOptions(
-        tuple(targets), force, single_stage, downstream, dry, max(1, jobs), keep_going, wait
+        tuple(targets),
+        force,
+        single_stage,
+        downstream,
+        dry,
+        max(1, jobs),
+        keep_going,
+        wait,
+        run_cache,
     )
     report = runner.run(_project(project), options, on_event, on_output)
     if report.failed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -74,21 +74,33 @@ def tracked(project: Project) -> list[Tracked]:
     return out
 
 
-def select(project: Project, targets: Sequence[str]) -> list[Tracked]:
-    """The tracked entries named by `targets` (data paths or pointer files); all when empty."""
-    everything = tracked(project)
+def select(
+    project: Project,
+    targets: Sequence[str],
+    extra: Sequence[Tracked] = (),
+    groups: Mapping[str, Sequence[Tracked]] | None = None,
+) -> list[Tracked]:
+    """The entries named by `targets`: data paths, pointer files, directories holding them,
+    or names in `groups` (stage names -> their outs); all when there are no targets.
+    `extra` adds entries that have no pointer file of their own (stage outs)."""
+    everything = [*tracked(project), *extra]
     if not targets:
         return everything
     chosen: dict[str, Tracked] = {}
     for target in targets:
-        rel = project.relpath(target)
-        hits = [
-            t for t in everything if rel in (t.target, t.pointer_file) or _is_under(t.target, rel)
-        ]
+        if groups and target in groups:
+            hits = list(groups[target])
+        else:
+            rel = project.relpath(target)
+            hits = [
+                t
+                for t in everything
+                if rel in (t.target, t.pointer_file) or _is_under(t.target, rel)
+            ]
         if not hits:
             raise PathError(f"{target} is not tracked by gitflowml; track it with 'gitflowml add'")
         for hit in hits:
-            chosen[hit.pointer_file] = hit
+            chosen[hit.target] = hit
     return [chosen[k] for k in sorted(chosen)]
 
 

@@ -40,21 +40,34 @@ class _Plan:
 
 
 def checkout(project: Project, targets: Sequence[str] = (), force: bool = False) -> CheckoutReport:
-    entries = select(project, targets)
-    odb = local_odb(project)
-    report = CheckoutReport()
+    """Added paths (pointer files) and the cached outs of pipeline stages (pipeline.lock)."""
+    from gitflowml import pipestatus
+
+    entries = select(
+        project,
+        targets,
+        extra=pipestatus.tracked_outs(project),
+        groups=pipestatus.outs_by_stage(project),
+    )
     if not entries:
-        return report
+        return CheckoutReport()
     state = open_state(project)
     try:
-        scanner = Scanner(state, project.jobs)
-        infos = scanner.scan_many([project.abspath(e.target) for e in entries])
-        plans, problems = _plan_all(project, odb, entries, infos, force)
-        _refuse_conflicts(plans, force)
-        written, errors = _apply(project, odb, plans, report)
-        scanner.record(written)
+        return checkout_entries(project, entries, force, Scanner(state, project.jobs))
     finally:
         state.close()
+
+
+def checkout_entries(
+    project: Project, entries: list[Tracked], force: bool, scanner: Scanner
+) -> CheckoutReport:
+    odb = local_odb(project)
+    report = CheckoutReport()
+    infos = scanner.scan_many([project.abspath(e.target) for e in entries])
+    plans, problems = _plan_all(project, odb, entries, infos, force)
+    _refuse_conflicts(plans, force)
+    written, errors = _apply(project, odb, plans, report)
+    scanner.record(written)
     problems.extend(errors)
     if problems:
         raise CheckoutError("; ".join(problems))

@@ -167,6 +167,11 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
     metavar="SECONDS",
     help="Give up after SECONDS if another repro holds the repository.",
 )
+@click.option(
+    "--no-run-cache",
+    is_flag=True,
+    help="Run stages even when an earlier identical run's outputs are cached.",
+)
 @click.pass_context
 def repro(
     ctx: click.Context,
@@ -178,6 +183,7 @@ def repro(
     jobs: int,
     keep_going: bool,
     wait: float | None,
+    no_run_cache: bool,
 ) -> None:
     """Run the stages whose code, data or params changed, in dependency order."""
     from gitflowml import api, render
@@ -197,6 +203,7 @@ def repro(
         jobs=jobs,
         keep_going=keep_going,
         wait=wait,
+        run_cache=not no_run_cache,
         on_event=event,
         on_output=output,
         project=_project(ctx),

@@ -3,12 +3,14 @@ and say which stages are stale and why."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 
 from gitflowml import graph, lockfile, observe, pipeline, repro
-from gitflowml.cache import open_state
+from gitflowml.cache import Tracked, open_state
 from gitflowml.errors import PathError
+from gitflowml.pointer import Pointer
 from gitflowml.project import Project
 from gitflowml.workspace import Scanner
 
@@ -42,6 +44,34 @@ def resolve_targets(loaded: pipeline.Pipeline, targets: Sequence[str]) -> list[s
 
 def is_stage_target(loaded: pipeline.Pipeline | None, target: str) -> bool:
     return loaded is not None and (target in loaded.stages or target in loaded.groups)
+
+
+def tracked_outs(project: Project) -> list[Tracked]:
+    """The cached outs of every stage, as pipeline.lock records them."""
+    return [t for outs in outs_by_stage(project).values() for t in outs]
+
+
+def outs_by_stage(project: Project) -> dict[str, list[Tracked]]:
+    found = load(project)
+    if found is None:
+        return {}
+    loaded, _ = found
+    lock = lockfile.load_current(*lock_paths(project), durable=False)
+    out: dict[str, list[Tracked]] = {}
+    for name, stage in loaded.stages.items():
+        entry = lock.stages.get(name)
+        if entry is None:
+            continue
+        recorded = {e.path: e for e in entry.outs}
+        out[name] = [
+            as_tracked(recorded[o.path]) for o in stage.outs if o.cache and o.path in recorded
+        ]
+    return out
+
+
+def as_tracked(entry: lockfile.Entry) -> Tracked:
+    ptr = Pointer(posixpath.basename(entry.path), entry.oid, entry.size or 0, entry.nfiles)
+    return Tracked(lockfile.LOCK_FILE, entry.path, ptr)
 
 
 def status(project: Project, targets: Sequence[str] = ()) -> list[repro.StageStatus]:

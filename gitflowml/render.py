@@ -104,9 +104,9 @@ def repro(report: ReproReport) -> str:
         counts.setdefault(result.outcome, []).append(result.name)
     if "would run" in counts:
         return "Would run: " + ", ".join(counts["would run"])
-    if not counts.get("ran"):
+    if not counts.get("ran") and not counts.get("restored"):
         return UP_TO_DATE
-    parts = [f"ran {len(counts['ran'])}"]
+    parts = [f"ran {len(counts.get('ran', []))}"]
     parts += [f"{len(v)} {k}" for k, v in counts.items() if k not in ("ran", "failed")]
     return "Pipeline reproduced: " + ", ".join(parts) + "."
 

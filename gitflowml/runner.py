@@ -17,15 +17,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gitflowml import fsutil, ignore, lockfile, observe, pipestatus, repolock, repro
+from gitflowml import fsutil, ignore, lockfile, observe, pipestatus, repolock, repro, runcache
 from gitflowml.cache import local_odb, open_state
+from gitflowml.checkout import checkout_entries
+from gitflowml.errors import CheckoutError, ObjectMissingError
 from gitflowml.executors.local import LocalExecutor, OutputSink, RunOutcome, python_command
 from gitflowml.graph import Graph
 from gitflowml.pipeline_model import Pipeline, Stage
 from gitflowml.project import Project
 from gitflowml.workspace import DirInfo, FileInfo, Scanner
 
-Outcome = Literal["ran", "up to date", "failed", "not run", "frozen", "would run"]
+Outcome = Literal["ran", "restored", "up to date", "failed", "not run", "frozen", "would run"]
 Event = Callable[[str], None]
 
 
@@ -39,6 +41,7 @@ class ReproOptions:
     jobs: int = 1
     keep_going: bool = False
     wait: float | None = None
+    run_cache: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +225,8 @@ class _Run:
                 StageResult(name, "failed", reasons, message=f"dep '{missing[0]}' does not exist")
             )
             return False
+        if self._restore(stage, now, reasons):
+            return False
         self.say(f"Running stage '{name}': {'; '.join(r.describe() for r in reasons)}")
         self._prepare_outs(stage)
         self.pending[name] = reasons
@@ -235,6 +240,46 @@ class _Run:
             stage.retries,
         )
         return future, now, cost
+
+    def _restore(
+        self, stage: Stage, now: repro.Observed, reasons: tuple[repro.Reason, ...]
+    ) -> bool:
+        """Restore the outs of an earlier run with the same inputs, if the cache has them."""
+        if self.options.force or not self.options.run_cache or not runcache.usable(stage):
+            return False  # a forced stage really runs
+        outs = runcache.get(self.project.cache_dir, runcache.key(stage, now))
+        if outs is None or {e.path for e in outs} != {o.path for o in stage.outs}:
+            return False
+        tracked = [pipestatus.as_tracked(e) for e in outs]
+        try:
+            self._prepare_outs(stage)
+            checkout_entries(self.project, tracked, True, self.scanner)
+        except (ObjectMissingError, CheckoutError):
+            return False  # objects gone (gc): run the stage instead
+        for out in stage.outs:
+            if out.cache:
+                ignore.ensure_ignored(self.project.root / out.path)
+        self._record(stage, now, outs)
+        self.say(
+            f"Restored stage '{stage.name}' from the run-cache "
+            f"({'; '.join(r.describe() for r in reasons)})"
+        )
+        self._done(StageResult(stage.name, "restored", reasons))
+        return True
+
+    def _record(
+        self, stage: Stage, before: repro.Observed, outs: tuple[lockfile.Entry, ...]
+    ) -> None:
+        entry = lockfile.StageLock(
+            cmd=stage.cmd,
+            python=stage.python,
+            args=stage.args,
+            deps=tuple(e for d in stage.deps if (e := before.paths.get(d)) is not None),
+            params=repro.param_values(stage, before),
+            outs=outs,
+        )
+        lockfile.journal_append(self.journal, stage.name, entry)
+        self.lock = self.lock.with_stage(stage.name, entry)
 
     def _prepare_outs(self, stage: Stage) -> None:
         for out in stage.outs:
@@ -277,39 +322,31 @@ class _Run:
             )
             return False
         outs = self._commit_outs(stage)
-        entry = lockfile.StageLock(
-            cmd=stage.cmd,
-            python=stage.python,
-            args=stage.args,
-            deps=tuple(e for d in stage.deps if (e := before.paths.get(d)) is not None),
-            params=repro.param_values(stage, before),
-            outs=outs,
-        )
-        lockfile.journal_append(self.journal, name, entry)
-        self.lock = self.lock.with_stage(name, entry)
+        self._record(stage, before, outs)
+        if self.options.run_cache and runcache.usable(stage):
+            runcache.put(self.project.cache_dir, runcache.key(stage, before), outs)
         self._done(StageResult(name, "ran", reasons, outcome.attempts, outcome.duration_s))
         return True
 
     def _commit_outs(self, stage: Stage) -> tuple[lockfile.Entry, ...]:
         entries = []
-        for cache_it in (True, False):
-            outs = [o for o in stage.outs if o.cache == cache_it]
-            if not outs:
-                continue
-            self.scanner.store = self.odb if cache_it else None
-            infos = self.scanner.scan_many([self.project.root / o.path for o in outs])
-            for out, info in zip(outs, infos, strict=True):
-                if isinstance(info, DirInfo):
-                    if cache_it:
-                        self.odb.add_manifest(info.files)
-                    entries.append(
-                        lockfile.Entry(out.path, info.oid, info.files.size, info.files.nfiles)
-                    )
-                elif isinstance(info, FileInfo):
-                    entries.append(lockfile.Entry(out.path, info.oid, info.size))
-                if cache_it:
-                    ignore.ensure_ignored(self.project.root / out.path)
-        self.scanner.store = None
+        # every out is stored, cache: false ones too (they are small, and the run-cache
+        # restores them); only cached outs are gitignored, the others stay in git
+        self.scanner.store = self.odb
+        try:
+            infos = self.scanner.scan_many([self.project.root / o.path for o in stage.outs])
+        finally:
+            self.scanner.store = None
+        for out, info in zip(stage.outs, infos, strict=True):
+            if isinstance(info, DirInfo):
+                self.odb.add_manifest(info.files)
+                entries.append(
+                    lockfile.Entry(out.path, info.oid, info.files.size, info.files.nfiles)
+                )
+            elif isinstance(info, FileInfo):
+                entries.append(lockfile.Entry(out.path, info.oid, info.size))
+            if out.cache:
+                ignore.ensure_ignored(self.project.root / out.path)
         return tuple(entries)
 
     def _done(self, result: StageResult) -> None:

@@ -321,3 +321,76 @@ def _dead(pid: int, within: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+RUNCACHED = """\
+stages:
+  train:
+    cmd: echo run >> runs.log && echo "lr=${lr}" > model.txt && mkdir -p ev && echo ${lr} > ev/a
+    params: [lr]
+    outs: [model.txt, ev]
+    metrics: [{m.json: {cache: false}}]
+"""
+
+
+def test_the_run_cache_restores_an_earlier_identical_run(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "pipeline.yaml": RUNCACHED.replace(
+                " && echo ${lr} > ev/a", " && echo ${lr} > ev/a && echo 1 > m.json"
+            ),
+            "params.yaml": "lr: 1\n",
+        }
+    )
+    runs = project.root / "runs.log"
+    run("repro")
+    project.gen({"params.yaml": "lr: 2\n"})
+    run("repro")
+    assert runs.read_text() == "run\nrun\n"
+    project.gen({"params.yaml": "lr: 1\n"})  # back to the first inputs
+    result = run("repro")
+    assert "Restored stage 'train' from the run-cache" in result.stdout
+    assert runs.read_text() == "run\nrun\n"  # not run again
+    assert (project.root / "model.txt").read_text() == "lr=1\n"
+    assert (project.root / "ev" / "a").read_text() == "1\n"
+    assert (project.root / "m.json").read_text() == "1\n"
+    assert run("status").stdout == "Pipeline is up to date.\n"
+    project.gen({"params.yaml": "lr: 2\n"})
+    run("repro", "--no-run-cache")
+    assert runs.read_text() == "run\nrun\nrun\n"
+
+
+def test_a_run_cache_entry_whose_objects_are_gone_runs_the_stage(project: Repo, run: Run) -> None:
+    import shutil
+
+    project.gen(
+        {
+            "pipeline.yaml": RUNCACHED.replace("    metrics: [{m.json: {cache: false}}]\n", ""),
+            "params.yaml": "lr: 1\n",
+        }
+    )
+    run("repro")
+    project.gen({"params.yaml": "lr: 2\n"})
+    run("repro")
+    cache = project.root / ".gitflowml" / "cache"
+    for fan in cache.iterdir():
+        if fan.name != "runs":
+            shutil.rmtree(fan)
+    project.gen({"params.yaml": "lr: 1\n"})
+    assert "Running stage 'train'" in run("repro").stdout
+    assert (project.root / "runs.log").read_text() == "run\nrun\nrun\n"
+
+
+def test_checkout_restores_stage_outs(chain: Repo, run: Run) -> None:
+    run("repro")
+    (chain.root / "model.txt").unlink()
+    import shutil
+
+    shutil.rmtree(chain.root / "data")
+    result = run("checkout")
+    assert "restored data/clean.csv" in result.stdout
+    assert "restored model.txt" in result.stdout
+    assert run("status").stdout == "Pipeline is up to date.\n"
+    (chain.root / "model.txt").unlink()
+    run("checkout", "train")  # a stage name selects its outs
+    assert (chain.root / "model.txt").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import subprocess
@@ -36,8 +37,11 @@ def _check_cache(cache: Path) -> int:
     if not cache.exists():
         return 0
     for path in cache.rglob("*"):
-        if path.is_dir() or path.name.startswith(odb.TMP_PREFIX):
+        if path.is_dir() or path.name.startswith((odb.TMP_PREFIX, ".")):
             continue  # an incomplete temporary, never an object; gc removes leftovers
+        if path.relative_to(cache).parts[0] == "runs":  # run-cache entries: named by key
+            assert json.loads(path.read_bytes())["outs"], f"truncated run entry {path}"
+            continue
         fan, rest = path.parent.name, path.name
         is_dir = rest.endswith(".dir")
         oid = fan + rest.removesuffix(".dir")

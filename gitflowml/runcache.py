@@ -1,0 +1,69 @@
+"""Owns run-cache entries (SPEC section 4): what a stage produced for a given set of inputs.
+
+The key is the hash of everything that determines a run: the command (or function and
+arguments), the working directory, each dep's hash, the tracked param values, the stage's
+own environment and the paths of its outs. An entry, stored at `<cache>/runs/ab/cdef…`,
+lists the outs that run produced. When a stale stage's key has an entry whose objects are
+all in the cache, `repro` restores those outs instead of running the stage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gitflowml import fsutil, hashing
+from gitflowml.lockfile import Entry
+from gitflowml.pipeline_model import Stage
+from gitflowml.repro import Observed, param_values
+
+SCHEMA = 1
+RUNS_DIR = "runs"
+
+
+def usable(stage: Stage) -> bool:
+    """Stages whose outputs do not depend on more than their inputs."""
+    return not stage.always_changed and not any(o.persist for o in stage.outs) and bool(stage.outs)
+
+
+def key(stage: Stage, now: Observed) -> str:
+    deps = []
+    for dep in stage.deps:
+        entry = now.paths.get(dep)
+        deps.append([dep, entry.oid if entry else None])
+    doc: dict[str, Any] = {
+        "cmd": list(stage.cmd) if stage.cmd else None,
+        "python": stage.python,
+        "args": dict(stage.args),
+        "wdir": stage.wdir,
+        "deps": deps,
+        "params": {f: dict(kv) for f, kv in param_values(stage, now)},
+        "env": dict(stage.env),
+        "outs": sorted(o.path for o in stage.outs),
+    }
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashing.hash_bytes(canonical.encode())
+
+
+def _path(cache_dir: Path, run_key: str) -> Path:
+    return cache_dir / RUNS_DIR / run_key[:2] / run_key[2:]
+
+
+def get(cache_dir: Path, run_key: str) -> tuple[Entry, ...] | None:
+    try:
+        doc = json.loads(_path(cache_dir, run_key).read_bytes())
+        if doc.get("schema") != SCHEMA:
+            return None
+        return tuple(
+            Entry(o["path"], o["hash"], o.get("size"), o.get("nfiles")) for o in doc["outs"]
+        )
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None  # absent or unreadable: the stage simply runs
+
+
+def put(cache_dir: Path, run_key: str, outs: tuple[Entry, ...]) -> None:
+    path = _path(cache_dir, run_key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"schema": SCHEMA, "outs": [o.to_dict() for o in outs]}
+    fsutil.atomic_write_bytes(path, json.dumps(doc, sort_keys=True).encode())
