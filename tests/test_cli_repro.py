@@ -394,3 +394,73 @@ def test_checkout_restores_stage_outs(chain: Repo, run: Run) -> None:
     (chain.root / "model.txt").unlink()
     run("checkout", "train")  # a stage name selects its outs
     assert (chain.root / "model.txt").exists()
+
+
+def test_a_dvc_project_runs_unchanged(project: Repo, run: Run) -> None:
+    """DVC's get-started layout: its dvc.yaml, renamed, with small scripts of the same shape."""
+    from tests.test_pipeline import DVC_YAML
+
+    script = "import json, os, sys\n{body}\n"
+    project.gen(
+        {
+            "pipeline.yaml": DVC_YAML,
+            "params.yaml": "prepare: {seed: 20170428, split: 0.2}\n"
+            "featurize: {max_features: 100, ngrams: 1}\n"
+            "train: {seed: 20170428, n_est: 50, min_split: 0.01}\n",
+            "data": {"data.xml": "<posts><row Id='1'/><row Id='2'/></posts>\n"},
+            "src": {
+                "prepare.py": script.format(
+                    body="os.makedirs('data/prepared', exist_ok=True)\n"
+                    "open('data/prepared/train.tsv', 'w').write(open(sys.argv[1]).read())"
+                ),
+                "featurization.py": script.format(
+                    body="os.makedirs(sys.argv[2], exist_ok=True)\n"
+                    "open(sys.argv[2] + '/train.pkl', 'w').write('features')"
+                ),
+                "train.py": script.format(body="open(sys.argv[2], 'w').write('model')"),
+                "evaluate.py": script.format(
+                    body=(
+                        "for d in ('eval/live/plots', 'eval/prc'):\n"
+                        "    os.makedirs(d, exist_ok=True)\n"
+                        "open('eval/importance.png', 'wb').write(b'png')\n"
+                        "open('eval/live/plots/roc.json', 'w').write('[]')\n"
+                        "open('eval/prc/train.json', 'w').write('[]')\n"
+                        "json.dump({'avg_prec': 0.9}, open('eval/live/metrics.json', 'w'))"
+                    )
+                ),
+            },
+        }
+    )
+    result = run("repro")
+    assert _ran(result.stdout) == ["prepare", "featurize", "train", "evaluate"]
+    assert json.loads((project.root / "eval/live/metrics.json").read_text()) == {"avg_prec": 0.9}
+    project.gen(
+        {
+            "params.yaml": "prepare: {seed: 20170428, split: 0.2}\n"
+            "featurize: {max_features: 100, ngrams: 1}\n"
+            "train: {seed: 20170428, n_est: 100, min_split: 0.01}\n"
+        }
+    )
+    assert _ran(run("repro").stdout) == ["train"]  # evaluate: identical model, cut off
+
+
+def test_a_url_dep_is_tracked_without_downloading(project: Repo, run: Run) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bucket/raw.csv", b"v1")
+    try:
+        project.gen(
+            {
+                "pipeline.yaml": "stages:\n  fetch:\n    cmd: echo fetched > got.txt\n"
+                "    deps: [memory://bucket/raw.csv]\n"
+                "    outs: [got.txt]\n"
+            }
+        )
+        run("repro")
+        assert run("status").stdout == "Pipeline is up to date.\n"
+        fs.pipe("/bucket/raw.csv", b"version 2")
+        assert "dep changed: memory://bucket/raw.csv" in run("status").stdout
+        assert _ran(run("repro").stdout) == ["fetch"]
+    finally:
+        fs.rm("/bucket", recursive=True)
