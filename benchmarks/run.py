@@ -201,6 +201,77 @@ def scenarios(py: str) -> list[Scenario]:
     ]
 
 
+def _pipeline_repo(work: Path, name: str, stages: str) -> Path:
+    root = work / name
+    root.mkdir(parents=True)
+    sh(["git", "init", "-q", "-b", "main"], root)
+    (root / "seed.txt").write_text("seed\n")
+    (root / "pipeline.yaml").write_text("stages:\n" + stages)
+    return root
+
+
+def fanout_stages(n: int, seconds: float) -> str:
+    return "".join(
+        f"  s{i}:\n    cmd: sleep {seconds} && echo {i} > o{i}.txt\n    deps: [seed.txt]\n"
+        f"    outs: [o{i}.txt]\n"
+        for i in range(n)
+    )
+
+
+def scaling_stages(n: int) -> str:
+    """A chain of n/10 stages, each fanning out to 9 copies: like the shared fixture."""
+    out = []
+    for i in range(n):
+        if i % 10 == 0:
+            src = "seed.txt" if i == 0 else f"out/c{i - 10}.txt"
+            out.append(
+                f"  c{i}:\n    cmd: mkdir -p out && cp {src} out/c{i}.txt\n"
+                f"    deps: [{src}]\n    outs: [out/c{i}.txt]\n"
+            )
+        else:
+            head = i - i % 10
+            out.append(
+                f"  f{i}:\n    cmd: cp out/c{head}.txt out/f{i}.txt\n"
+                f"    deps: [out/c{head}.txt]\n    outs: [out/f{i}.txt]\n"
+            )
+    return "".join(out)
+
+
+def pipeline_benchmarks(gitflowml: list[str], work: Path, runs: int) -> str:
+    """gitflowml alone: DVC runs stages one at a time, so there is nothing to pair with."""
+    lines = [
+        "",
+        "Pipeline runs (gitflowml; median of runs, seconds)",
+        "",
+        "| scenario | seconds | note |",
+        "|---|---|---|",
+    ]
+
+    def timed_repro(root: Path, *args: str) -> float:
+        samples = []
+        for _ in range(runs):
+            for p in [root / "pipeline.lock", root / ".gitflowml" / "cache"]:
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.exists():
+                    p.unlink()
+            samples.append(timed([*gitflowml, "repro", "--no-run-cache", *args], root, ENV))
+        return statistics.median(samples)
+
+    fan = _pipeline_repo(work, "fanout", fanout_stages(8, 0.5))
+    sh([*gitflowml, "init"], fan)
+    j1 = timed_repro(fan, "-j", "1")
+    j2 = timed_repro(fan, "-j", "2")
+    lines.append(f"| fan-out of 8 x `sleep 0.5`, -j 1 | {j1:.2f} | |")
+    lines.append(f"| fan-out of 8 x `sleep 0.5`, -j 2 | {j2:.2f} | {j1 / j2:.2f}x faster |")
+    for n in (50, 100, 200, 1000):
+        root = _pipeline_repo(work, f"scale{n}", scaling_stages(n))
+        sh([*gitflowml, "init"], root)
+        took = timed_repro(root)
+        lines.append(f"| {n} stages from scratch | {took:.2f} | {1000 * took / n:.1f} ms/stage |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -216,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         help="DVC command (default: dvc on PATH; none: gitflowml only)",
     )
     ap.add_argument("--only", default=None, help="comma list of scenario ids")
+    ap.add_argument(
+        "--pipelines",
+        action="store_true",
+        help="also time -j 1 vs -j 2 and 50/100/200/1000-stage pipelines",
+    )
     a = ap.parse_args(argv)
 
     fixtures = a.fixtures / a.size
@@ -246,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
                     if run:
                         times["limit"].append(took)
             rows.append((sc, {k: statistics.median(v) for k, v in times.items() if v}))
-    print(report(rows, [t.name for t in all_tools], a))
+        print(report(rows, [t.name for t in all_tools], a))
+        if a.pipelines:
+            print(pipeline_benchmarks(all_tools[0].argv, work / "pipelines", a.runs))
     return 0
 
 
