@@ -74,8 +74,12 @@ def as_tracked(entry: lockfile.Entry) -> Tracked:
     return Tracked(lockfile.LOCK_FILE, entry.path, ptr)
 
 
-def status(project: Project, targets: Sequence[str] = ()) -> list[repro.StageStatus]:
-    found = load(project)
+def status(
+    project: Project,
+    targets: Sequence[str] = (),
+    found: tuple[pipeline.Pipeline, graph.Graph] | None = None,
+) -> list[repro.StageStatus]:
+    found = found or load(project)
     if found is None:
         return []
     loaded, g = found

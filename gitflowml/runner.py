@@ -114,6 +114,13 @@ class _Run:
         self.order = select(pipeline, graph, options)
         self.selection = set(self.order)
         self.pending: dict[str, tuple[repro.Reason, ...]] = {}  # reasons of running stages
+        root = str(project.root)
+        python_path = os.environ.get("PYTHONPATH")
+        self.base_env = {  # what every stage's command sees, before its own `env`
+            **os.environ,
+            "GITFLOWML_ROOT": root,
+            "PYTHONPATH": root + (os.pathsep + python_path if python_path else ""),
+        }
 
     def go(self) -> ReproReport:
         order = self.order
@@ -206,6 +213,9 @@ class _Run:
         ):
             self._done(StageResult(name, "would run", message="after upstream changes"))
             return False
+        cost = min(room_needed(stage), max(1, self.options.jobs))
+        if cost > room and not self.options.dry:
+            return None  # judged once there is room: upstream outputs may still change
         now = observe.observe(self.project.root, [stage], self.scanner)
         reasons = repro.reasons(stage, self.lock.stages.get(name), now)
         if self.options.force and not reasons:
@@ -216,9 +226,6 @@ class _Run:
         if self.options.dry:
             self._done(StageResult(name, "would run", reasons))
             return False
-        cost = min(room_needed(stage), max(1, self.options.jobs))
-        if cost > room:
-            return None
         missing = [d for d in stage.deps if "://" not in d and now.paths.get(d) is None]
         if missing:
             self._done(
@@ -289,10 +296,7 @@ class _Run:
             path.parent.mkdir(parents=True, exist_ok=True)
 
     def _env(self, stage: Stage) -> dict[str, str]:
-        env = {**os.environ, **dict(stage.env), "GITFLOWML_ROOT": str(self.project.root)}
-        root = str(self.project.root)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        return env
+        return {**self.base_env, **dict(stage.env)} if stage.env else self.base_env
 
     # -- finishing ---------------------------------------------------------------------------
     def _finish(self, name: str, outcome: RunOutcome, before: repro.Observed) -> bool:
