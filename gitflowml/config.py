@@ -60,8 +60,7 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         data = yamlio.loads(text)
     except yamlio.YamlError as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise ConfigError(f"{where}: malformed YAML ({exc}); fix or remove the file") from exc
+        raise ConfigError(f"{exc.where(str(path))}; fix or remove the file") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

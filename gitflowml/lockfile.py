@@ -120,10 +120,9 @@ def loads(text: str, shown: str = LOCK_FILE) -> Lock:
     try:
         doc = yamlio.loads(text)
     except yamlio.YamlError as exc:
-        at = f":{exc.line}" if exc.line else ""
         raise PipelineError(
-            f"{shown}{at}: malformed YAML ({exc}); restore it with 'git checkout {shown}' "
-            "or delete it and run 'gitflowml repro'"
+            f"{exc.where(shown)}; restore it with 'git checkout {shown}' or delete it and run "
+            "'gitflowml repro'"
         ) from exc
     if doc is None:
         return Lock()

@@ -37,8 +37,7 @@ def load(path: Path, shown: str | None = None) -> dict[str, Any]:
         else:
             data = yamlio.loads(text)
     except yamlio.YamlError as exc:
-        line = f":{exc.line}" if exc.line else ""
-        raise PipelineError(f"{name}{line}: malformed YAML ({exc})") from exc
+        raise PipelineError(f"{exc.where(name)}; fix the file") from exc
     except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError
         raise PipelineError(f"{name}: malformed {suffix[1:].upper()} ({exc})") from exc
     if data is None:

@@ -43,8 +43,7 @@ def load(path: Path, root: Path) -> Pipeline:
     try:
         doc = yamlio.loads_located(text)
     except yamlio.YamlError as exc:
-        at = f":{exc.line}" if exc.line else ""
-        raise PipelineError(f"{shown}{at}: malformed YAML ({exc}); fix the file") from exc
+        raise PipelineError(f"{exc.where(shown)}; fix the file") from exc
     where = Where(shown, doc)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):

@@ -64,10 +64,8 @@ def load(path: Path, name: str | None = None) -> Pointer:
     try:
         doc = yamlio.loads(text)
     except yamlio.YamlError as exc:
-        line = f":{exc.line}" if exc.line else ""
         raise PointerError(
-            f"{shown}{line}: malformed YAML ({exc}); restore it with 'git checkout' or re-add"
-            " the data"
+            f"{exc.where(shown)}; restore it with 'git checkout' or re-add the data"
         ) from exc
     return _from_dict(doc, shown)
 

@@ -21,6 +21,11 @@ class YamlError(ValueError):
         super().__init__(message)
         self.line = line
 
+    def where(self, shown: str) -> str:
+        """`file:line: malformed YAML (problem)`, for an error message about `shown`."""
+        at = f":{self.line}" if self.line else ""
+        return f"{shown}{at}: malformed YAML ({self})"
+
 
 def loads(text: str) -> Any:
     try:
