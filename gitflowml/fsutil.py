@@ -20,7 +20,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o666) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+        publish(tmp, path)  # a new file is linked into place; an existing one is replaced
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

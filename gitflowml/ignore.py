@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from gitflowml import fsutil
@@ -20,18 +21,32 @@ def entry_for(name: str) -> str:
 
 def ensure_ignored(target: Path) -> Path | None:
     """Add `target` to the .gitignore of its directory; returns that file if it changed."""
-    gitignore = target.parent / GITIGNORE
-    entry = entry_for(target.name)
-    try:
-        text = gitignore.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    if entry in text.splitlines():
-        return None
-    if text and not text.endswith("\n"):
-        text += "\n"
-    fsutil.atomic_write_text(gitignore, text + entry + "\n")
-    return gitignore
+    changed = ensure_all_ignored([target])
+    return changed[0] if changed else None
+
+
+def ensure_all_ignored(targets: Iterable[Path]) -> list[Path]:
+    """Add every target to the .gitignore of its directory, writing each file at most once;
+    returns the .gitignore files that changed."""
+    by_dir: dict[Path, list[str]] = {}
+    for target in targets:
+        by_dir.setdefault(target.parent, []).append(entry_for(target.name))
+    changed = []
+    for directory, entries in by_dir.items():
+        gitignore = directory / GITIGNORE
+        try:
+            text = gitignore.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        present = set(text.splitlines())
+        new = [e for e in dict.fromkeys(entries) if e not in present]
+        if not new:
+            continue
+        if text and not text.endswith("\n"):
+            text += "\n"
+        fsutil.atomic_write_text(gitignore, text + "".join(e + "\n" for e in new))
+        changed.append(gitignore)
+    return changed
 
 
 def write_dot_dir_ignore(dot_dir: Path) -> bool:

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from gitflowml import fsutil, ignore, lockfile, observe, pipestatus, repolock, repro, runcache
@@ -114,6 +115,7 @@ class _Run:
         self.order = select(pipeline, graph, options)
         self.selection = set(self.order)
         self.pending: dict[str, tuple[repro.Reason, ...]] = {}  # reasons of running stages
+        self.to_ignore: list[Path] = []  # cached outs, gitignored once the run ends
         root = str(project.root)
         python_path = os.environ.get("PYTHONPATH")
         self.base_env = {  # what every stage's command sees, before its own `env`
@@ -133,6 +135,7 @@ class _Run:
             self.executor.kill_all()
             raise
         finally:
+            ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
             if self.journal.exists():
                 lockfile.dump(self.lock, self.lock_path)
                 self.journal.unlink()
@@ -263,9 +266,7 @@ class _Run:
             checkout_entries(self.project, tracked, True, self.scanner)
         except (ObjectMissingError, CheckoutError):
             return False  # objects gone (gc): run the stage instead
-        for out in stage.outs:
-            if out.cache:
-                ignore.ensure_ignored(self.project.root / out.path)
+        self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
         self._record(stage, now, outs)
         self.say(
             f"Restored stage '{stage.name}' from the run-cache "
@@ -350,7 +351,7 @@ class _Run:
             elif isinstance(info, FileInfo):
                 entries.append(lockfile.Entry(out.path, info.oid, info.size))
             if out.cache:
-                ignore.ensure_ignored(self.project.root / out.path)
+                self.to_ignore.append(self.project.root / out.path)
         return tuple(entries)
 
     def _done(self, result: StageResult) -> None:
