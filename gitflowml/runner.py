@@ -130,10 +130,7 @@ class _Run:
         self.scanner = Scanner(state, self.project.jobs)
         self.odb = local_odb(self.project)
         try:
-            self._schedule(order)
-        except BaseException:
-            self.executor.kill_all()
-            raise
+            self._schedule(order)  # on Ctrl-C it ends the running stages itself
         finally:
             ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
             if self.journal.exists():
