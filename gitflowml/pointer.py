@@ -44,10 +44,6 @@ def pointer_file_for(target: Path) -> Path:
     return target.with_name(target.name + SUFFIX)
 
 
-def target_of(pointer_file: Path, pointer: Pointer) -> Path:
-    return pointer_file.parent / pointer.path
-
-
 def dump(pointer: Pointer, path: Path) -> None:
     fsutil.atomic_write_text(path, yamlio.dumps(pointer.to_dict()))
 

@@ -144,7 +144,3 @@ def checkout(report: CheckoutReport) -> str:
     if report.files_removed:
         counts += f", {report.files_removed} removed"
     return "\n".join([*lines, counts])
-
-
-def joined(parts: Sequence[str]) -> str:
-    return "\n".join(p for p in parts if p)

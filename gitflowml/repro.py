@@ -77,11 +77,6 @@ class Observed:
         return out
 
 
-def definition(stage: Stage) -> StageLock:
-    """The part of a lock entry that comes from pipeline.yaml alone."""
-    return StageLock(cmd=stage.cmd, python=stage.python, args=stage.args)
-
-
 def reasons(stage: Stage, locked: StageLock | None, now: Observed) -> tuple[Reason, ...]:
     if stage.frozen:
         return ()

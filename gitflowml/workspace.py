@@ -53,13 +53,6 @@ class _Pending(NamedTuple):
     isexec: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ScanStats:
-    files: int
-    hashed: int  # files that had to be read
-    bytes_hashed: int
-
-
 class Scanner:
     """Hashes workspace paths using (and updating) the state cache; one per command."""
 
@@ -71,10 +64,6 @@ class Scanner:
         self.files = 0
         self.hashed = 0
         self.bytes_hashed = 0
-
-    @property
-    def stats(self) -> ScanStats:
-        return ScanStats(self.files, self.hashed, self.bytes_hashed)
 
     def scan(self, path: Path) -> Info:
         return self.scan_many([path])[0]

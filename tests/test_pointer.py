@@ -62,5 +62,3 @@ def test_missing_and_binary_pointer_files(tmp_path: Path) -> None:
 
 def test_pointer_file_beside_its_target(tmp_path: Path) -> None:
     assert pointer.pointer_file_for(tmp_path / "data" / "raw") == tmp_path / "data" / "raw.gfml"
-    ptr = Pointer("raw", OID, 1)
-    assert pointer.target_of(tmp_path / "data" / "raw.gfml", ptr) == tmp_path / "data" / "raw"
