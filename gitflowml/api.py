@@ -91,6 +91,8 @@ def status(targets: Sequence[str] = (), *, project: Project | None = None) -> St
     data_targets = [t for t in targets if t not in stage_targets]
     stages = pipestatus.status(proj, stage_targets, found) if stage_targets or not targets else []
     data = cache.status(proj, data_targets) if data_targets or not targets else []
+    if not targets:  # cached stage outs that the lock names but the cache lacks
+        data += cache.not_in_cache(proj, pipestatus.tracked_outs(proj))
     return StatusReport(tuple(data), tuple(stages))
 
 

@@ -224,6 +224,23 @@ def status(project: Project, targets: Sequence[str] = ()) -> list[DataStatus]:
     return out
 
 
+def not_in_cache(project: Project, entries: Sequence[Tracked]) -> list[DataStatus]:
+    """Entries (e.g. stage outs from pipeline.lock) whose objects the local cache lacks."""
+    if not entries:
+        return []
+    odb = local_odb(project)
+    state = open_state(project)
+    try:
+        found = []
+        for entry in entries:
+            missing = _missing_in_cache(odb, state, entry.pointer)
+            if missing:
+                found.append(DataStatus(entry.target, entry.pointer_file, "not in cache", missing))
+        return found
+    finally:
+        state.close()
+
+
 def _status_of(odb: LocalOdb, state: StateDb, entry: Tracked, info: Info) -> list[DataStatus]:
     ptr = entry.pointer
     found: list[DataStatus] = []

@@ -464,3 +464,20 @@ def test_a_url_dep_is_tracked_without_downloading(project: Repo, run: Run) -> No
         assert _ran(run("repro").stdout) == ["fetch"]
     finally:
         fs.rm("/bucket", recursive=True)
+
+
+def test_status_reports_stage_outs_missing_from_the_cache(chain: Repo, run: Run) -> None:
+    import shutil
+
+    run("repro")
+    shutil.rmtree(chain.root / ".gitflowml" / "cache")
+    text = run("status").stdout
+    assert "not in cache: data/clean.csv  (object missing)" in text
+    assert "not in cache: model.txt  (object missing)" in text
+    doc = json.loads(run("status", "--json").stdout)
+    assert {"reason": "not in cache", "path": "model.txt", "detail": "object missing"} in doc[
+        "pipeline.lock"
+    ]
+    run("status", "--check", code=1)
+    run("repro", "-f")  # running again puts them back
+    assert run("status").stdout == "Pipeline is up to date.\n"
