@@ -8,9 +8,9 @@ import json
 import pytest
 
 from gitflowml import lockfile, observe, pipestatus, repro
-from gitflowml.cache import open_state
+from gitflowml.cache import local_odb, open_state
 from gitflowml.project import Project
-from gitflowml.workspace import Scanner
+from gitflowml.workspace import DirInfo, Scanner
 from tests.conftest import Repo, Run, Tree
 
 PIPELINE = """\
@@ -51,6 +51,12 @@ def _record_run(names: list[str]) -> None:
     state = open_state(project)
     try:
         now = observe.observe(project.root, loaded.stages.values(), Scanner(state, 1))
+        # a run caches its outs: store them, as the runner does
+        odb = local_odb(project)
+        outs = [project.root / o.path for n in names for o in loaded.stages[n].outs]
+        for info in Scanner(state, 1, store=odb).scan_many(outs):
+            if isinstance(info, DirInfo):
+                odb.add_manifest(info.files)
     finally:
         state.close()
     lock_path, _journal = pipestatus.lock_paths(project)
