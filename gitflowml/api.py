@@ -89,10 +89,12 @@ def status(targets: Sequence[str] = (), *, project: Project | None = None) -> St
     loaded = found[0] if found else None
     stage_targets = [t for t in targets if pipestatus.is_stage_target(loaded, t)]
     data_targets = [t for t in targets if t not in stage_targets]
-    stages = pipestatus.status(proj, stage_targets, found) if stage_targets or not targets else []
+    stages, outs = (
+        pipestatus.status(proj, stage_targets, found) if stage_targets or not targets else ([], [])
+    )
     data = cache.status(proj, data_targets) if data_targets or not targets else []
     if not targets:  # cached stage outs that the lock names but the cache lacks
-        data += cache.not_in_cache(proj, pipestatus.tracked_outs(proj))
+        data += cache.not_in_cache(proj, outs)
     return StatusReport(tuple(data), tuple(stages))
 
 

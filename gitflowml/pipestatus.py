@@ -55,8 +55,11 @@ def outs_by_stage(project: Project) -> dict[str, list[Tracked]]:
     found = load(project)
     if found is None:
         return {}
-    loaded, _ = found
-    lock = lockfile.load_current(*lock_paths(project), durable=False)
+    return outs_of(found[0], lockfile.load_current(*lock_paths(project), durable=False))
+
+
+def outs_of(loaded: pipeline.Pipeline, lock: lockfile.Lock) -> dict[str, list[Tracked]]:
+    """Each stage's cached outs as `lock` records them."""
     out: dict[str, list[Tracked]] = {}
     for name, stage in loaded.stages.items():
         entry = lock.stages.get(name)
@@ -78,10 +81,11 @@ def status(
     project: Project,
     targets: Sequence[str] = (),
     found: tuple[pipeline.Pipeline, graph.Graph] | None = None,
-) -> list[repro.StageStatus]:
+) -> tuple[list[repro.StageStatus], list[Tracked]]:
+    """The named stages' status (default: all), and every stage's cached outs per the lock."""
     found = found or load(project)
     if found is None:
-        return []
+        return [], []
     loaded, g = found
     names = g.order(g.upstream_of(resolve_targets(loaded, targets)) if targets else None)
     lock = lockfile.load_current(*lock_paths(project), durable=False)
@@ -92,4 +96,5 @@ def status(
         )
     finally:
         state.close()
-    return repro.status(loaded, lock, now, names)
+    outs = [t for ts in outs_of(loaded, lock).values() for t in ts]
+    return repro.status(loaded, lock, now, names), outs
