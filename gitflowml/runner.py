@@ -90,6 +90,7 @@ def run(
 
         raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
     pipeline, graph = found
+    _check_not_added(project, pipeline)
     with repolock.hold(project.dot_dir, options.wait, say):
         return _Run(project, pipeline, graph, options, say, on_output).go()
 
@@ -357,6 +358,27 @@ class _Run:
             self.say(f"Stage '{result.name}' is up to date")
         elif result.outcome == "failed":
             self.say(f"Stage '{result.name}' failed: {result.message}")
+
+
+def _check_not_added(project: Project, pipeline: Pipeline) -> None:
+    """A path is either tracked with `add` or produced by a stage, never both."""
+    from gitflowml.cache import tracked
+    from gitflowml.errors import PipelineError
+
+    added = tracked(project)
+    for stage in pipeline.stages.values():
+        for out in stage.outs:
+            for t in added:
+                if (
+                    t.target == out.path
+                    or out.path.startswith(t.target + "/")
+                    or (t.target.startswith(out.path + "/"))
+                ):
+                    raise PipelineError(
+                        f"stage '{stage.name}' writes '{out.path}', but {t.pointer_file} "
+                        f"tracks '{t.target}' already; remove {t.pointer_file} (the stage "
+                        "will track it) or change the stage's outs"
+                    )
 
 
 def room_needed(stage: Stage) -> int:

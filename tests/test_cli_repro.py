@@ -481,3 +481,14 @@ def test_status_reports_stage_outs_missing_from_the_cache(chain: Repo, run: Run)
     run("status", "--check", code=1)
     run("repro", "-f")  # running again puts them back
     assert run("status").stdout == "Pipeline is up to date.\n"
+
+
+def test_an_out_that_is_also_added_is_refused(project: Repo, run: Run) -> None:
+    project.gen({"data": {"x.csv": "1"}})
+    run("add", "data")
+    project.gen(
+        {"pipeline.yaml": "stages:\n  s:\n    cmd: echo > data/y.csv\n    outs: [data/y.csv]\n"}
+    )
+    result = run("repro", code=1)
+    assert "stage 's' writes 'data/y.csv', but data.gfml tracks 'data' already" in result.stderr
+    assert not (project.root / "data" / "y.csv").exists()
