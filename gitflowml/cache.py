@@ -128,6 +128,7 @@ def _check_add_paths(project: Project, rels: list[str], existing: list[Tracked])
                     f"{rel} contains {t.target}, tracked by {t.pointer_file}; remove that "
                     "pointer file first or add the paths separately"
                 )
+    _check_not_stage_outs(project, rels)
     in_git = scm.tracked(project.root, rels)
     if in_git:
         listed = " ".join(in_git)
@@ -135,6 +136,25 @@ def _check_add_paths(project: Project, rels: list[str], existing: list[Tracked])
             f"{listed} {'is' if len(in_git) == 1 else 'are'} stored in git; stop tracking with "
             f"'git rm -r --cached {listed}' and then run 'gitflowml add' again"
         )
+
+
+def _check_not_stage_outs(project: Project, rels: list[str]) -> None:
+    """A path is either produced by a stage or tracked with `add`, never both."""
+    if not (project.root / "pipeline.yaml").exists():
+        return
+    from gitflowml import pipestatus
+
+    found = pipestatus.load(project)
+    if found is None:
+        return
+    for stage in found[0].stages.values():
+        for out in stage.outs:
+            for rel in rels:
+                if rel == out.path or _is_under(rel, out.path) or _is_under(out.path, rel):
+                    raise PathError(
+                        f"{rel} is an output of stage '{stage.name}' ('{out.path}'); "
+                        "gitflowml tracks it through pipeline.lock, so it cannot be added too"
+                    )
 
 
 def add(project: Project, paths: Sequence[str]) -> AddReport:

@@ -149,3 +149,16 @@ def test_overlapping_paths_are_refused(project: Repo, run: Run) -> None:
     assert "inside data/raw, which data/raw.gfml already tracks" in inside.stderr
     around = run("add", "data", code=1)
     assert "contains data/raw" in around.stderr
+
+
+def test_a_stage_output_cannot_be_added(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n  s:\n    cmd: mkdir -p out && echo > out/m\n"
+            "    outs: [out]\n",
+            "out": {"m": "x"},
+        }
+    )
+    result = run("add", "out/m", code=1)
+    assert "out/m is an output of stage 's' ('out')" in result.stderr
+    assert not (project.root / "out" / "m.gfml").exists()
