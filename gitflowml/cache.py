@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from gitflowml import ignore, pointer, scm
 from gitflowml.errors import ObjectCorruptError, ObjectMissingError, PathError
@@ -13,6 +13,9 @@ from gitflowml.odb import LocalOdb
 from gitflowml.project import POINTER_SUFFIX, Project
 from gitflowml.state import StateDb
 from gitflowml.workspace import DirInfo, FileInfo, Info, Scanner
+
+if TYPE_CHECKING:
+    from gitflowml.pipeline_model import Pipeline, Stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,23 +141,31 @@ def _check_add_paths(project: Project, rels: list[str], existing: list[Tracked])
         )
 
 
+def stage_out_clash(pipeline: Pipeline, paths: Iterable[str]) -> tuple[str, Stage, str] | None:
+    """The first (path, stage, out) where one of `paths` equals, contains or lies inside a
+    stage's out: a path is either tracked with `add` or produced by a stage, never both."""
+    wanted = list(paths)
+    for stage in pipeline.stages.values():
+        for out in stage.outs:
+            for path in wanted:
+                if path == out.path or _is_under(path, out.path) or _is_under(out.path, path):
+                    return path, stage, out.path
+    return None
+
+
 def _check_not_stage_outs(project: Project, rels: list[str]) -> None:
-    """A path is either produced by a stage or tracked with `add`, never both."""
     if not (project.root / "pipeline.yaml").exists():
         return
     from gitflowml import pipestatus
 
     found = pipestatus.load(project)
-    if found is None:
-        return
-    for stage in found[0].stages.values():
-        for out in stage.outs:
-            for rel in rels:
-                if rel == out.path or _is_under(rel, out.path) or _is_under(out.path, rel):
-                    raise PathError(
-                        f"{rel} is an output of stage '{stage.name}' ('{out.path}'); "
-                        "gitflowml tracks it through pipeline.lock, so it cannot be added too"
-                    )
+    clash = stage_out_clash(found[0], rels) if found else None
+    if clash:
+        rel, stage, out = clash
+        raise PathError(
+            f"{rel} is an output of stage '{stage.name}' ('{out}'); "
+            "gitflowml tracks it through pipeline.lock, so it cannot be added too"
+        )
 
 
 def add(project: Project, paths: Sequence[str]) -> AddReport:

@@ -362,23 +362,18 @@ class _Run:
 
 def _check_not_added(project: Project, pipeline: Pipeline) -> None:
     """A path is either tracked with `add` or produced by a stage, never both."""
-    from gitflowml.cache import tracked
+    from gitflowml.cache import stage_out_clash, tracked
     from gitflowml.errors import PipelineError
 
-    added = tracked(project)
-    for stage in pipeline.stages.values():
-        for out in stage.outs:
-            for t in added:
-                if (
-                    t.target == out.path
-                    or out.path.startswith(t.target + "/")
-                    or (t.target.startswith(out.path + "/"))
-                ):
-                    raise PipelineError(
-                        f"stage '{stage.name}' writes '{out.path}', but {t.pointer_file} "
-                        f"tracks '{t.target}' already; remove {t.pointer_file} (the stage "
-                        "will track it) or change the stage's outs"
-                    )
+    pointer_of = {t.target: t.pointer_file for t in tracked(project)}
+    clash = stage_out_clash(pipeline, pointer_of)
+    if clash:
+        target, stage, out = clash
+        raise PipelineError(
+            f"stage '{stage.name}' writes '{out}', but {pointer_of[target]} tracks '{target}' "
+            f"already; remove {pointer_of[target]} (the stage will track it) or change the "
+            "stage's outs"
+        )
 
 
 def room_needed(stage: Stage) -> int:
