@@ -43,11 +43,9 @@ def checkout(project: Project, targets: Sequence[str] = (), force: bool = False)
     """Added paths (pointer files) and the cached outs of pipeline stages (pipeline.lock)."""
     from gitflowml import pipestatus
 
+    by_stage = pipestatus.outs_by_stage(project)  # parses pipeline.yaml and the lock once
     entries = select(
-        project,
-        targets,
-        extra=pipestatus.tracked_outs(project),
-        groups=pipestatus.outs_by_stage(project),
+        project, targets, extra=[t for outs in by_stage.values() for t in outs], groups=by_stage
     )
     if not entries:
         return CheckoutReport()

@@ -46,11 +46,6 @@ def is_stage_target(loaded: pipeline.Pipeline | None, target: str) -> bool:
     return loaded is not None and (target in loaded.stages or target in loaded.groups)
 
 
-def tracked_outs(project: Project) -> list[Tracked]:
-    """The cached outs of every stage, as pipeline.lock records them."""
-    return [t for outs in outs_by_stage(project).values() for t in outs]
-
-
 def outs_by_stage(project: Project) -> dict[str, list[Tracked]]:
     found = load(project)
     if found is None:
