@@ -126,19 +126,19 @@ class _Run:
         }
 
     def go(self) -> ReproReport:
-        order = self.order
         state = open_state(self.project)
-        self.scanner = Scanner(state, self.project.jobs)
+        self.scanner = Scanner(state, self.project.jobs)  # observes inputs, reads only
         self.odb = local_odb(self.project)
+        self.storer = Scanner(state, self.project.jobs, store=self.odb)  # commits outs
         try:
-            self._schedule(order)  # on Ctrl-C it ends the running stages itself
+            self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
         finally:
             ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
             if self.journal.exists():
                 lockfile.dump(self.lock, self.lock_path)
                 self.journal.unlink()
             state.close()
-        self.report.results = [self.results[n] for n in order if n in self.results]
+        self.report.results = [self.results[n] for n in self.order if n in self.results]
         return self.report
 
     # -- scheduling ------------------------------------------------------------------------
@@ -335,11 +335,7 @@ class _Run:
         entries = []
         # every out is stored, cache: false ones too (they are small, and the run-cache
         # restores them); only cached outs are gitignored, the others stay in git
-        self.scanner.store = self.odb
-        try:
-            infos = self.scanner.scan_many([self.project.root / o.path for o in stage.outs])
-        finally:
-            self.scanner.store = None
+        infos = self.storer.scan_many([self.project.root / o.path for o in stage.outs])
         for out, info in zip(stage.outs, infos, strict=True):
             if isinstance(info, DirInfo):
                 self.odb.add_manifest(info.files)
