@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,6 +54,14 @@ def _check_cache(cache: Path) -> int:
     return count
 
 
+def _drop_state(dot: Path, keep_cache: bool = False) -> None:
+    """Forget every hash (so add must read every file) and, unless kept, the cache."""
+    if not keep_cache:
+        shutil.rmtree(dot / "cache", ignore_errors=True)
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (dot / name).unlink(missing_ok=True)
+
+
 def _gitflowml(root: Path, *args: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "gitflowml", *args],
@@ -70,16 +79,7 @@ def test_add_survives_sigkill_at_random_moments(project: Repo, run: Run) -> None
     dot = project.root / ".gitflowml"
 
     def reset(keep_cache: bool = False) -> None:
-        """Drop the hash state (so add must read every file) and, unless kept, the cache."""
-        import shutil
-
-        names = ("state.db", "state.db-wal", "state.db-shm")
-        for name in names if keep_cache else ("cache", *names):
-            p = dot / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
+        _drop_state(dot, keep_cache)
         (project.root / "data.gfml").unlink(missing_ok=True)
 
     reset()
@@ -126,21 +126,15 @@ def test_ctrl_c_during_add_exits_130_and_leaves_the_cache_valid(project: Repo, r
     run("add", "data")
     expected = pointer.load(project.root / "data.gfml").oid
     dot = project.root / ".gitflowml"
-    import shutil
 
-    def cold() -> None:
-        shutil.rmtree(dot / "cache", ignore_errors=True)
-        for name in ("state.db", "state.db-wal", "state.db-shm"):
-            (dot / name).unlink(missing_ok=True)
-
-    cold()
+    _drop_state(dot)
     started = time.perf_counter()
     assert _gitflowml(project.root, "add", "data").wait() == 0
     full = time.perf_counter() - started
 
     interrupted = 0
     for fraction in (0.0, 0.1, 0.25, 0.4, 0.6):
-        cold()
+        _drop_state(dot)
         proc = _gitflowml(project.root, "add", "data", stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while not (dot / "cache").exists() and proc.poll() is None:  # add is at work
