@@ -78,9 +78,10 @@ def add(paths: Sequence[str], *, project: Project | None = None) -> AddReport:
 def status(targets: Sequence[str] = (), *, project: Project | None = None) -> StatusReport:
     """Stale stages with their reasons, and tracked data that differs from its pointer file.
     Targets are stage (or foreach/matrix group) names and tracked paths; default: all."""
-    from gitflowml import cache
+    from gitflowml import cache, quick
 
     proj = _project(project)
+    quick.note(proj.root / "pipeline.yaml")
     if not (proj.root / "pipeline.yaml").exists():
         return StatusReport(tuple(cache.status(proj, targets)))
     from gitflowml import pipestatus

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitflowml import fsutil, yamlio
+from gitflowml import fsutil, quick, yamlio
 from gitflowml.errors import ConfigError
 
 SCHEMA = 1
@@ -53,6 +53,7 @@ def write_default(dot_dir: Path) -> bool:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    quick.note(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,12 +21,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(f"gitflowml {__version__}\n")
         return 0
+    from gitflowml import quick
+
+    armed = quick.eligible(args)
+    if armed:
+        saved = quick.answer(args)  # a no-op status/repro answered from stat calls alone
+        if saved is not None:
+            sys.stdout.write(saved)
+            return 0
+        quick.arm(args)
     try:
         from gitflowml.cli import main as cli_main
 
         code = cli_main(args)
     except KeyboardInterrupt:  # Ctrl-C outside a command body (start-up, final output)
+        quick.settle(130)
         sys.stderr.write("error: interrupted\n")
         return 130
+    if armed:
+        quick.settle(code)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: let the interpreter wind down
     return code

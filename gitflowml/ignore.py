@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from gitflowml import fsutil
+from gitflowml import fsutil, quick
 
 GITIGNORE = ".gitignore"
 
@@ -34,6 +34,7 @@ def ensure_all_ignored(targets: Iterable[Path]) -> list[Path]:
     changed = []
     for directory, entries in by_dir.items():
         gitignore = directory / GITIGNORE
+        quick.note(gitignore)
         try:
             text = gitignore.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gitflowml import fsutil, hashing, yamlio
+from gitflowml import fsutil, hashing, quick, yamlio
 from gitflowml.errors import PipelineError
 
 SCHEMA = 1
@@ -130,6 +130,7 @@ def loads(text: str, shown: str = LOCK_FILE) -> Lock:
 
 
 def load(path: Path, shown: str = LOCK_FILE) -> Lock:
+    quick.note(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -215,6 +216,7 @@ def journal_append(journal: Path, name: str, entry: StageLock | None) -> None:
 
 
 def _journal_records(journal: Path) -> Iterable[tuple[str, StageLock | None]]:
+    quick.note(journal)
     try:
         data = journal.read_bytes()
     except FileNotFoundError:

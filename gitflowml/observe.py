@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gitflowml import params as params_mod
+from gitflowml import quick
 from gitflowml.errors import PipelineError
 from gitflowml.lockfile import Entry
 from gitflowml.pipeline_model import Stage
@@ -41,10 +42,12 @@ def observe(root: Path, stages: Iterable[Stage], scanner: Scanner) -> Observed:
         else:
             entries[path] = None
     for url in (p for p in paths if "://" in p):
+        quick.spoil()  # what a URL holds is not in any file we can stat
         entries[url] = url_entry(url)
     params: dict[str, Any] = {}
     for file in sorted({ref.file for s in chosen for ref in s.params}):
         params_path = root / file
+        quick.note(params_path)
         params[file] = params_mod.load(params_path, file) if params_path.exists() else None
     return Observed(paths=entries, params=params)
 

@@ -19,7 +19,7 @@ import itertools
 import os
 from pathlib import Path
 
-from gitflowml import fsutil, hashing
+from gitflowml import fsutil, hashing, quick
 from gitflowml.config import LinkType
 from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
 
@@ -60,7 +60,9 @@ class LocalOdb:
         return self.root / relpath_for(oid, is_dir)
 
     def exists(self, oid: str, is_dir: bool = False) -> bool:
-        return os.path.exists(self.path(oid, is_dir))
+        path = self.path(oid, is_dir)
+        quick.note(path)
+        return os.path.exists(path)
 
     def _dir(self, name: str) -> Path:
         directory = self.root / name
@@ -156,6 +158,7 @@ class LocalOdb:
             by_fan.setdefault(oid[:2], set()).add(oid[2:])
         missing: set[str] = set()
         for fan, rests in by_fan.items():
+            quick.note(self.root / fan)  # a listing changes its directory's mtime
             if len(rests) <= 4:
                 missing.update(fan + r for r in rests if not (self.root / fan / r).exists())
                 continue
@@ -170,6 +173,7 @@ class LocalOdb:
     def read_manifest(self, oid: str) -> hashing.Manifest:
         """Load and verify a directory manifest."""
         path = self.path(oid, is_dir=True)
+        quick.note(path)
         try:
             data = path.read_bytes()
         except FileNotFoundError:

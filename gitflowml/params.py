@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gitflowml import yamlio
+from gitflowml import quick, yamlio
 from gitflowml.errors import PipelineError
 
 DEFAULT_PARAMS = "params.yaml"
@@ -22,6 +22,7 @@ _MISSING = object()
 def load(path: Path, shown: str | None = None) -> dict[str, Any]:
     """The whole params file as nested data; an error names the file and what to do."""
     name = shown or str(path)
+    quick.note(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

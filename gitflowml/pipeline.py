@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gitflowml import params as params_mod
-from gitflowml import stagedef, templating, yamlio
+from gitflowml import quick, stagedef, templating, yamlio
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline_model import (
     PIPELINE_FILE,
@@ -36,6 +36,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_][\w.-]*$")
 def load(path: Path, root: Path) -> Pipeline:
     """Parse, expand and validate `path` (a pipeline.yaml inside the repository `root`)."""
     shown = posixpath.relpath(path.as_posix(), root.as_posix())
+    quick.note(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -101,6 +102,7 @@ def _context(
                 sources[key] = source
 
     default = base / params_mod.DEFAULT_PARAMS
+    quick.note(default)
     if default.exists():
         merge(params_mod.load(default, stagedef.rel(default, root)), stagedef.rel(default, root))
     entries = vars_value if isinstance(vars_value, list) else [] if vars_value is None else None

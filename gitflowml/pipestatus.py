@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 
-from gitflowml import graph, lockfile, observe, pipeline, repro
+from gitflowml import graph, lockfile, observe, pipeline, quick, repro
 from gitflowml.cache import Tracked, open_state
 from gitflowml.errors import PathError
 from gitflowml.pointer import Pointer
@@ -23,6 +23,7 @@ def lock_paths(project: Project) -> tuple[Path, Path]:
 
 def load(project: Project) -> tuple[pipeline.Pipeline, graph.Graph] | None:
     path = project.root / pipeline.PIPELINE_FILE
+    quick.note(path)
     if not path.exists():
         return None
     loaded = pipeline.load(path, project.root)

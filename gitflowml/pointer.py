@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gitflowml import fsutil, hashing, yamlio
+from gitflowml import fsutil, hashing, quick, yamlio
 from gitflowml.errors import PointerError
 
 SCHEMA = 1
@@ -51,6 +51,7 @@ def dump(pointer: Pointer, path: Path) -> None:
 def load(path: Path, name: str | None = None) -> Pointer:
     """Parse a pointer file; errors call it `name` (e.g. its path relative to the root)."""
     shown = name or str(path)
+    quick.note(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from gitflowml import fsutil, ignore, lockfile, observe, pipestatus, repolock, repro, runcache
+from gitflowml import (
+    fsutil,
+    ignore,
+    lockfile,
+    observe,
+    pipestatus,
+    quick,
+    repolock,
+    repro,
+    runcache,
+)
 from gitflowml.cache import local_odb, open_state
 from gitflowml.checkout import checkout_entries
 from gitflowml.errors import CheckoutError, ObjectMissingError
@@ -350,6 +360,8 @@ class _Run:
 
     def _done(self, result: StageResult) -> None:
         self.results[result.name] = result
+        if result.outcome not in ("up to date", "frozen"):
+            quick.spoil()  # stage output went straight to the terminal; nothing to replay
         if result.outcome == "up to date":
             self.say(f"Stage '{result.name}' is up to date")
         elif result.outcome == "failed":

@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitflowml import quick
 from gitflowml.errors import NotAGitRepoError
 
 
@@ -30,10 +31,11 @@ def toplevel(path: Path) -> Path:
 
 
 def _ls_files(root: Path, args: Sequence[str]) -> list[str]:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    extra = {"GIT_OPTIONAL_LOCKS": "0"}
+    argv = ["git", "ls-files", "-z", *args]
     try:
         proc = subprocess.run(
-            ["git", "ls-files", "-z", *args], cwd=root, capture_output=True, env=env, check=False
+            argv, cwd=root, capture_output=True, env={**os.environ, **extra}, check=False
         )
     except FileNotFoundError:
         raise NotAGitRepoError("git is not installed or not on PATH; install git") from None
@@ -42,6 +44,7 @@ def _ls_files(root: Path, args: Sequence[str]) -> list[str]:
         raise NotAGitRepoError(
             f"git ls-files failed in {root}: {message[-1] if message else proc.returncode}"
         )
+    quick.note_git(argv, root, extra, proc.stdout)
     return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
 

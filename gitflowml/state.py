@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+from gitflowml import quick
+
 SCHEMA = 3
 RACY_NS = 50_000_000  # 50 ms: well above the coarsest common mtime granularity (4 ms ticks)
 
@@ -44,6 +46,8 @@ class StateDb:
 
     @classmethod
     def open(cls, path: Path) -> StateDb:
+        quick.note(path, ours=True)  # the directory memo lives here: it may change answers
+        quick.note(f"{path}-wal", ours=True)
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from gitflowml import hashing, parallel
+from gitflowml import hashing, parallel, quick
 from gitflowml.errors import PathError
 from gitflowml.odb import LocalOdb
 from gitflowml.state import RACY_NS, Stat, StateDb
@@ -78,6 +78,7 @@ class Scanner:
         known: dict[str, str] = {}
         pending: list[_Pending] = []
         for path in paths:
+            quick.note(path)
             try:
                 st = os.stat(path)
             except FileNotFoundError:
@@ -85,6 +86,7 @@ class Scanner:
                 continue
             rows: dict[str, tuple[int, int, int, int, str]] | None = None
             if stat_mod.S_ISDIR(st.st_mode):
+                quick.note_tree(path)
                 items = _walk(path)
                 fingerprint = _fingerprint(items)
                 self.files += len(items)

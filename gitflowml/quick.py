@@ -1,0 +1,292 @@
+"""Owns the quick answers in `.gitflowml/tmp/quick/`: a no-op `status` or `repro` answered by
+`stat` calls alone, without importing the rest of gitflowml.
+
+A command line that may be answered this way (`status`, `status --json`, `repro`, each with
+or without `-q`) is *armed* at start-up. While it runs, every module that reads something the
+answer depends on notes it here: files by path (absent ones too), directories as whole
+trees, and `git ls-files` calls by their arguments and output. When the command exits with
+0, nothing spoiled it (a stage ran, a dep is a URL, something went to stderr), and no noted
+input changed while it ran or in the 50 ms before it started (the hash state's racy window),
+its output and a signature of every input are saved.
+
+The next identical invocation (same arguments, directory, terminal-ness, GIT_* and
+GITFLOWML_* environment and gitflowml version) compares each file's (mode, inode, device,
+size, mtime_ns, ctime_ns), each tree's signature, and the output of each `git ls-files` call
+with what was saved; when all match it prints the saved output. Any difference, or any
+error while checking, falls back to running the command. This trusts file metadata exactly
+as far as the hash state does. `GITFLOWML_QUICK=0` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import sys
+import time
+from typing import IO, Any, TextIO, cast
+
+SCHEMA = 1
+RACY_NS = 50_000_000  # as state.RACY_NS
+DOT_DIR = ".gitflowml"  # as project.DOT_DIR
+QUICK_DIR = ("tmp", "quick")
+DISABLE_ENV = "GITFLOWML_QUICK"
+_QUIET = ("-q", "--quiet")
+_FORMS = (("status",), ("status", "--json"), ("repro",))
+
+Sig = tuple[int, int, int, int, int, int] | None
+
+
+def _command(args: list[str]) -> tuple[str, ...]:
+    return tuple(args[1:] if args[:1] and args[0] in _QUIET else args)
+
+
+def eligible(args: list[str]) -> bool:
+    return os.environ.get(DISABLE_ENV, "1") != "0" and _command(args) in _FORMS
+
+
+def _material(args: list[str], cwd: str) -> tuple[Any, ...]:
+    from gitflowml import __version__
+
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("GIT", "PATH"))))
+    ttys = (_isatty(sys.stdout), _isatty(sys.stderr))
+    return (SCHEMA, __version__, tuple(args), cwd, ttys, env)
+
+
+def _isatty(stream: IO[str] | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _root(cwd: str) -> str | None:
+    here = cwd
+    while True:
+        if os.path.isdir(os.path.join(here, DOT_DIR)):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def _memo_path(root: str, material: tuple[Any, ...]) -> str:
+    import zlib
+
+    name = f"{zlib.crc32(repr(material).encode('utf-8', 'surrogateescape')):08x}"
+    return os.path.join(root, DOT_DIR, *QUICK_DIR, name)
+
+
+def _sig(path: str) -> Sig:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _tree(path: str) -> tuple[bytes, int]:
+    """A digest of the stat data of everything under `path`, and its newest m/ctime."""
+    import xxhash
+
+    rows: list[tuple[Any, ...]] = []
+    stack = [path]
+    while stack:
+        directory = stack.pop()
+        try:
+            it = os.scandir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            rows.append((directory, None))
+            continue
+        with it:
+            for entry in it:
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    rows.append((entry.path, None))
+                    continue
+                rows.append(
+                    (entry.path, st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                )
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+    rows.sort(key=lambda r: r[0])
+    newest = max((max(r[4], r[5]) for r in rows if len(r) > 2), default=0)
+    return xxhash.xxh3_128_digest(marshal.dumps(rows)), newest
+
+
+def _git(argv: tuple[str, ...], cwd: str, env: dict[str, str]) -> bytes | None:
+    """Output of `git -C cwd ARGS` (argv[0] is 'git'), or None when it did not exit 0."""
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.posix_spawnp(
+            "git",
+            ["git", "-C", cwd, *argv[1:]],
+            {**os.environ, **env},
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, write_fd, 1),
+                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_CLOSE, read_fd),
+            ],
+        )
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    os.close(write_fd)
+    chunks = []
+    with os.fdopen(read_fd, "rb") as f:
+        while chunk := f.read(1 << 16):
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    return b"".join(chunks) if os.waitstatus_to_exitcode(status) == 0 else None
+
+
+# -- answering -------------------------------------------------------------------------------
+def answer(args: list[str]) -> str | None:
+    """The saved output of this command line, if every input it depended on is unchanged."""
+    try:
+        cwd = os.path.realpath(os.getcwd())
+        root = _root(cwd)
+        if root is None:
+            return None
+        material = _material(args, cwd)
+        with open(_memo_path(root, material), "rb") as f:
+            memo = marshal.load(f)
+        if memo.get("material") != material:
+            return None
+        for path, sig in memo["files"]:
+            if _sig(path) != sig:
+                return None
+        for path, digest in memo["trees"]:
+            if _tree(path)[0] != digest:
+                return None
+        for argv, where, env, output in memo["git"]:
+            if _git(argv, where, env) != output:
+                return None
+        return str(memo["stdout"])
+    except (OSError, ValueError, EOFError, TypeError, KeyError):
+        return None  # no answer saved, or an unreadable one: run the command
+
+
+# -- recording -------------------------------------------------------------------------------
+class _Tee:
+    """Stands in for sys.stdout / sys.stderr while armed: passes writes through, keeps them."""
+
+    def __init__(self, stream: TextIO, keep: list[str]) -> None:
+        self._stream = stream
+        self._keep = keep
+        self.encoding = getattr(stream, "encoding", "utf-8")
+        self.errors = getattr(stream, "errors", "strict")
+
+    def write(self, text: str) -> int:
+        if isinstance(text, str):  # click probes with b"" to tell text from binary streams
+            self._keep.append(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Recording:
+    def __init__(self, args: list[str]) -> None:
+        self.args = args
+        self.started_ns = time.time_ns()
+        self.files: dict[str, tuple[Sig, bool]] = {}
+        self.trees: dict[str, None] = {}
+        self.git: list[tuple[tuple[str, ...], str, dict[str, str], bytes]] = []
+        self.spoiled = False
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.streams = (sys.stdout, sys.stderr)
+
+
+_recording: _Recording | None = None
+
+
+def arm(args: list[str]) -> None:
+    """Start noting inputs and keeping output; call `settle` when the command is done."""
+    global _recording
+    rec = _Recording(args)
+    if sys.stdout is not None and sys.stderr is not None:
+        sys.stdout = cast(TextIO, _Tee(sys.stdout, rec.stdout))
+        sys.stderr = cast(TextIO, _Tee(sys.stderr, rec.stderr))
+        _recording = rec
+
+
+def note(path: os.PathLike[str] | str, *, ours: bool = False) -> None:
+    """The running command read `path` (or found it absent). `ours`: a file only gitflowml
+    writes, always as a whole transaction (the hash state), so a recent mtime is no reason
+    for doubt; it still must not change while the command runs."""
+    rec = _recording
+    if rec is not None:
+        key = os.fspath(path)
+        if key not in rec.files:
+            rec.files[key] = (_sig(key), ours)
+
+
+def note_tree(path: os.PathLike[str] | str) -> None:
+    """The running command read every file under the directory `path`."""
+    if _recording is not None:
+        note(path)
+        _recording.trees[os.fspath(path)] = None
+
+
+def note_git(argv: list[str], cwd: os.PathLike[str] | str, env: dict[str, str], out: bytes) -> None:
+    """The running command ran `git` (argv[0]) in `cwd` with `env` added, and it printed `out`."""
+    if _recording is not None:
+        _recording.git.append((tuple(argv), os.fspath(cwd), env, out))
+
+
+def spoil() -> None:
+    """The running command's result depends on more than its noted inputs: do not save it."""
+    if _recording is not None:
+        _recording.spoiled = True
+
+
+def settle(exit_code: int) -> None:
+    """Stop recording; save the answer if it may be given again."""
+    global _recording
+    rec, _recording = _recording, None
+    if rec is None:
+        return
+    sys.stdout, sys.stderr = rec.streams
+    if exit_code != 0 or rec.spoiled or any(rec.stderr):
+        return
+    with contextlib.suppress(OSError):  # an optimisation: the command itself succeeded
+        _save(rec)
+
+
+def _save(rec: _Recording) -> None:
+    cwd = os.path.realpath(os.getcwd())
+    root = _root(cwd)
+    if root is None:
+        return
+    limit = rec.started_ns - RACY_NS
+    files = []
+    for path, (before, ours) in rec.files.items():
+        sig = _sig(path)
+        if sig != before or (sig is not None and not ours and max(sig[4], sig[5]) >= limit):
+            return  # changed while the command ran, or too recently to trust its mtime
+        files.append((path, sig))
+    trees = []
+    for path in rec.trees:
+        digest, newest = _tree(path)
+        if newest >= limit:
+            return
+        trees.append((path, digest))
+    material = _material(rec.args, cwd)
+    memo = {
+        "material": material,
+        "files": files,
+        "trees": trees,
+        "git": rec.git,
+        "stdout": "".join(rec.stdout),
+    }
+    path = _memo_path(root, material)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        marshal.dump(memo, f)
+    os.replace(tmp, path)
