@@ -140,9 +140,12 @@ class _Run:
         self.scanner = Scanner(state, self.project.jobs)  # observes inputs, reads only
         self.odb = local_odb(self.project)
         self.storer = Scanner(state, self.project.jobs, store=self.odb)  # commits outs
+        # run-cache entries are written off the critical path: the next stage need not wait
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runcache")
         try:
             self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
         finally:
+            self.background.shutdown(wait=True)  # each entry is written atomically
             ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
             if self.journal.exists():
                 lockfile.dump(self.lock, self.lock_path)
@@ -337,7 +340,9 @@ class _Run:
         outs = self._commit_outs(stage)
         self._record(stage, before, outs)
         if self.options.run_cache and runcache.usable(stage):
-            runcache.put(self.project.cache_dir, runcache.key(stage, before), outs)
+            self.background.submit(
+                runcache.put, self.project.cache_dir, runcache.key(stage, before), outs
+            )
         self._done(StageResult(name, "ran", reasons, outcome.attempts, outcome.duration_s))
         return True
 
