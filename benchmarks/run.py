@@ -272,6 +272,64 @@ def pipeline_benchmarks(gitflowml: list[str], work: Path, runs: int) -> str:
     return "\n".join(lines)
 
 
+def code_repo(work: Path, name: str, python_stages: bool, modules: int = 30, n: int = 50) -> Path:
+    """n stages, each importing a shared package of `modules` modules that import each other;
+    as Python stages, or as the same stages in shell with no code to follow."""
+    if python_stages:
+        stages = "".join(
+            f"  s{i}:\n    python: stages/s{i}.py:main\n    args: {{i: {i}}}\n"
+            f"    deps: [seed.txt]\n    outs: [o{i}.txt]\n"
+            for i in range(n)
+        )
+    else:
+        stages = "".join(
+            f"  s{i}:\n    cmd: echo {i} > o{i}.txt\n    deps: [seed.txt]\n    outs: [o{i}.txt]\n"
+            for i in range(n)
+        )
+    root = _pipeline_repo(work, name, stages)
+    shared = root / "shared"
+    shared.mkdir()
+    (shared / "__init__.py").write_text("from .m00 import value\n")
+    for m in range(modules):
+        nxt = f"from . import m{m + 1:02d}\n" if m + 1 < modules else ""
+        body = "".join(f"def f{k}(x):\n    return x + {k}\n\n" for k in range(20))
+        (shared / f"m{m:02d}.py").write_text(f"import os\nimport json\n{nxt}\nvalue = {m}\n{body}")
+    (root / "stages").mkdir()
+    for i in range(n):
+        (root / "stages" / f"s{i}.py").write_text(
+            "from shared import value, m29\n\n"
+            "def main(i):\n    open(f'o{i}.txt', 'w').write(str(value + i))\n"
+        )
+    return root
+
+
+def code_benchmarks(gitflowml: list[str], work: Path, runs: int) -> str:
+    """No-op status of 50 Python stages sharing a 30-module package vs the same as shell."""
+    lines = [
+        "",
+        "No-op status: 50 Python stages importing a shared 30-module package, vs 50 shell stages",
+        "(median of runs, seconds; 'full' = GITFLOWML_QUICK=0, the answer recomputed)",
+        "",
+        "| pipeline | status | status, full | full: python/shell |",
+        "|---|---|---|---|",
+    ]
+    got = {}
+    for kind in ("python", "shell"):
+        root = code_repo(work, f"code-{kind}", kind == "python")
+        sh([*gitflowml, "init"], root)
+        sh([*gitflowml, "repro"], root)
+        time.sleep(0.1)  # out of the racy window, as a user's next command would be
+        quick = [timed([*gitflowml, "status"], root, ENV) for _ in range(runs + 1)][1:]
+        full_env = {**ENV, "GITFLOWML_QUICK": "0"}
+        full = [timed([*gitflowml, "status"], root, full_env) for _ in range(runs + 1)][1:]
+        got[kind] = (statistics.median(quick), statistics.median(full))
+    ratio = got["python"][1] / got["shell"][1]
+    for kind in ("python", "shell"):
+        q, f = got[kind]
+        lines.append(f"| {kind} | {q:.3f} | {f:.3f} | {ratio:.2f}x |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -291,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
         "--pipelines",
         action="store_true",
         help="also time -j 1 vs -j 2 and 50/100/200/1000-stage pipelines",
+    )
+    ap.add_argument(
+        "--code",
+        action="store_true",
+        help="also time a no-op status of 50 Python stages vs 50 shell stages",
     )
     a = ap.parse_args(argv)
 
@@ -325,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report(rows, [t.name for t in all_tools], a))
         if a.pipelines:
             print(pipeline_benchmarks(all_tools[0].argv, work / "pipelines", a.runs))
+        if a.code:
+            print(code_benchmarks(all_tools[0].argv, work / "code", a.runs))
     return 0
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from gitflowml import params as params_mod
 from gitflowml import quick
+from gitflowml.codedeps import CodeAnalyzer
 from gitflowml.errors import PipelineError
 from gitflowml.lockfile import Entry
 from gitflowml.pipeline_model import Stage
@@ -20,7 +21,11 @@ from gitflowml.workspace import DirInfo, FileInfo, Scanner
 _FINGERPRINT_KEYS = ("ETag", "etag", "checksum", "md5", "sha256", "crc32c")
 
 
-def observe(root: Path, stages: Iterable[Stage], scanner: Scanner) -> Observed:
+def observe(
+    root: Path, stages: Iterable[Stage], scanner: Scanner, code: CodeAnalyzer | None = None
+) -> Observed:
+    """Deps, outs, params and code of `stages` now. Pass one `code` analyser for several
+    calls in one command, so that shared modules are resolved once."""
     chosen = list(stages)
     paths = sorted({p for s in chosen for p in s.deps} | {o.path for s in chosen for o in s.outs})
     local = [p for p in paths if "://" not in p]
@@ -49,7 +54,9 @@ def observe(root: Path, stages: Iterable[Stage], scanner: Scanner) -> Observed:
         params_path = root / file
         quick.note(params_path)
         params[file] = params_mod.load(params_path, file) if params_path.exists() else None
-    return Observed(paths=entries, params=params)
+    analyser = code or CodeAnalyzer(root, scanner, scanner.state)
+    code_of = {s.name: analyser.code_of(s) for s in chosen}
+    return Observed(paths=entries, params=params, code=code_of)
 
 
 def url_entry(url: str) -> Entry | None:

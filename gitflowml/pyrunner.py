@@ -1,7 +1,8 @@
 """`python -m gitflowml.pyrunner FILE.py:FUNC '{"kw": ...}'`: runs a Python stage's function.
 
 The repository root (the current directory's project root, passed in GITFLOWML_ROOT) is put
-first on sys.path. An exception prints its traceback and exits 1.
+first on sys.path, and for FILE.py its directory next, as `python FILE.py` would. An
+exception prints its traceback and exits 1.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, root)
     if target.endswith(".py"):
         path = Path(root) / target
+        sys.path.insert(1, str(path.parent))  # as `python FILE.py` would, after the root
         module_spec = importlib.util.spec_from_file_location("__gitflowml_stage__", path)
         if module_spec is None or module_spec.loader is None:
             print(f"error: cannot load {target}", file=sys.stderr)

@@ -9,6 +9,10 @@ trees, and `git ls-files` calls by their arguments and output. When the command 
 input changed while it ran or in the 50 ms before it started (the hash state's racy window),
 its output and a signature of every input are saved.
 
+The hash state is not an input: its rows are checked against stat data anyway, except the
+marks of directories whose objects are all in the cache, and whatever removes objects clears
+those marks and every saved answer with them (`forget_all`).
+
 The next identical invocation (same arguments, directory, terminal-ness, GIT_* and
 GITFLOWML_* environment and gitflowml version) compares each file's (mode, inode, device,
 size, mtime_ns, ctime_ns), each tree's signature, and the output of each `git ls-files` call
@@ -170,6 +174,15 @@ def answer(args: list[str]) -> str | None:
         return None  # no answer saved, or an unreadable one: run the command
 
 
+def forget_all(dot_dir: os.PathLike[str] | str) -> None:
+    """Drop every saved answer of the project whose `.gitflowml` is `dot_dir`. Called when
+    objects may have left the cache: answers do not re-check what the hash state marked as
+    complete, just as the full commands do not."""
+    import shutil
+
+    shutil.rmtree(os.path.join(dot_dir, *QUICK_DIR), ignore_errors=True)
+
+
 # -- recording -------------------------------------------------------------------------------
 class _Tee:
     """Stands in for sys.stdout / sys.stderr while armed: passes writes through, keeps them."""
@@ -193,7 +206,7 @@ class _Recording:
     def __init__(self, args: list[str]) -> None:
         self.args = args
         self.started_ns = time.time_ns()
-        self.files: dict[str, tuple[Sig, bool]] = {}
+        self.files: dict[str, Sig] = {}
         self.trees: dict[str, None] = {}
         self.git: list[tuple[tuple[str, ...], str, dict[str, str], bytes]] = []
         self.spoiled = False
@@ -215,15 +228,13 @@ def arm(args: list[str]) -> None:
         _recording = rec
 
 
-def note(path: os.PathLike[str] | str, *, ours: bool = False) -> None:
-    """The running command read `path` (or found it absent). `ours`: a file only gitflowml
-    writes, always as a whole transaction (the hash state), so a recent mtime is no reason
-    for doubt; it still must not change while the command runs."""
+def note(path: os.PathLike[str] | str) -> None:
+    """The running command read `path` (or found it absent)."""
     rec = _recording
     if rec is not None:
         key = os.fspath(path)
         if key not in rec.files:
-            rec.files[key] = (_sig(key), ours)
+            rec.files[key] = _sig(key)
 
 
 def note_tree(path: os.PathLike[str] | str) -> None:
@@ -265,9 +276,9 @@ def _save(rec: _Recording) -> None:
         return
     limit = rec.started_ns - RACY_NS
     files = []
-    for path, (before, ours) in rec.files.items():
+    for path, before in rec.files.items():
         sig = _sig(path)
-        if sig != before or (sig is not None and not ours and max(sig[4], sig[5]) >= limit):
+        if sig != before or (sig is not None and max(sig[4], sig[5]) >= limit):
             return  # changed while the command ran, or too recently to trust its mtime
         files.append((path, sig))
     trees = []

@@ -16,7 +16,7 @@ from gitflowml import params as params_mod
 from gitflowml.lockfile import Entry, Lock, StageLock
 from gitflowml.pipeline_model import ParamRef, Pipeline, Stage
 
-ReasonKind = Literal["new", "cmd", "dep", "param", "out", "always", "forced"]
+ReasonKind = Literal["new", "cmd", "dep", "param", "code", "out", "always", "forced"]
 MISSING: Any = "<missing>"  # shown as the old or new value of something absent
 
 
@@ -37,7 +37,7 @@ class Reason:
         if self.kind == "cmd":
             return f"{self.what} changed" if self.what else "command changed"
         change = "" if self.old is None and self.new is None else f": {self.old} -> {self.new}"
-        noun = {"dep": "dep", "param": "param", "out": "out"}[self.kind]
+        noun = {"dep": "dep", "param": "param", "code": "code", "out": "out"}[self.kind]
         return f"{noun} changed: {self.what}{change}"
 
 
@@ -55,10 +55,12 @@ class StageStatus:
 @dataclass(frozen=True, slots=True)
 class Observed:
     """What the workspace holds now. `paths`: each dep and out path -> its entry, or None
-    when absent. `params`: params file -> its parsed content (None: file absent)."""
+    when absent. `params`: params file -> its parsed content (None: file absent). `code`:
+    stage name -> its code files and their hashes."""
 
     paths: Mapping[str, Entry | None] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
+    code: Mapping[str, tuple[Entry, ...]] = field(default_factory=dict)
 
     def param_values(self, ref: ParamRef) -> dict[str, Any]:
         """The tracked values of `ref` now: listed keys (a key may name a whole group), or
@@ -94,6 +96,7 @@ def reasons(stage: Stage, locked: StageLock | None, now: Observed) -> tuple[Reas
         found.append(Reason("cmd", "args", dict(locked.args), dict(stage.args)))
     found.extend(_path_changes("dep", stage.deps, locked.deps, now))
     found.extend(_param_changes(stage, locked, now))
+    found.extend(_code_changes(locked.code, now.code.get(stage.name, ())))
     found.extend(
         _path_changes(
             "out", tuple(o.path for o in stage.outs), locked.outs, now, report_missing=True
@@ -125,6 +128,20 @@ def _path_changes(
         elif new.oid != old.oid:
             found.append(Reason(kind, path, _short(old.oid), _short(new.oid)))
     found.extend(Reason(kind, path, "listed", "removed") for path in sorted(before))
+    return found
+
+
+def _code_changes(locked: tuple[Entry, ...], now: tuple[Entry, ...]) -> list[Reason]:
+    """A changed file is named without hashes (they are syntax-tree hashes, not content)."""
+    before = {e.path: e.oid for e in locked}
+    found = []
+    for entry in now:
+        old = before.pop(entry.path, None)
+        if old is None:
+            found.append(Reason("code", entry.path, MISSING, "added"))
+        elif old != entry.oid:
+            found.append(Reason("code", entry.path))
+    found.extend(Reason("code", path, "listed", "removed") for path in sorted(before))
     return found
 
 

@@ -39,6 +39,7 @@ def key(stage: Stage, now: Observed) -> str:
         "wdir": stage.wdir,
         "deps": deps,
         "params": {f: dict(kv) for f, kv in param_values(stage, now)},
+        "code": [[e.path, e.oid] for e in now.code.get(stage.name, ())],
         "env": dict(stage.env),
         "outs": sorted(o.path for o in stage.outs),
     }

@@ -31,6 +31,7 @@ from gitflowml import (
 )
 from gitflowml.cache import local_odb, open_state
 from gitflowml.checkout import checkout_entries
+from gitflowml.codedeps import CodeAnalyzer
 from gitflowml.errors import CheckoutError, ObjectMissingError
 from gitflowml.executors.local import LocalExecutor, OutputSink, RunOutcome, python_command
 from gitflowml.graph import Graph
@@ -140,6 +141,7 @@ class _Run:
         self.scanner = Scanner(state, self.project.jobs)  # observes inputs, reads only
         self.odb = local_odb(self.project)
         self.storer = Scanner(state, self.project.jobs, store=self.odb)  # commits outs
+        self.code = CodeAnalyzer(self.project.root, self.scanner, state)
         # run-cache entries are written off the critical path: the next stage need not wait
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runcache")
         try:
@@ -230,7 +232,7 @@ class _Run:
         cost = min(room_needed(stage), max(1, self.options.jobs))
         if cost > room and not self.options.dry:
             return None  # judged once there is room: upstream outputs may still change
-        now = observe.observe(self.project.root, [stage], self.scanner)
+        now = observe.observe(self.project.root, [stage], self.scanner, self.code)
         reasons = repro.reasons(stage, self.lock.stages.get(name), now)
         if self.options.force and not reasons:
             reasons = (repro.Reason("forced"),)
@@ -295,6 +297,7 @@ class _Run:
             args=stage.args,
             deps=tuple(e for d in stage.deps if (e := before.paths.get(d)) is not None),
             params=repro.param_values(stage, before),
+            code=before.code.get(stage.name, ()),
             outs=outs,
         )
         lockfile.journal_append(self.journal, stage.name, entry)

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from gitflowml import quick
 
-SCHEMA = 3
+SCHEMA = 4
 RACY_NS = 50_000_000  # 50 ms: well above the coarsest common mtime granularity (4 ms ticks)
 
 
@@ -41,19 +41,18 @@ class Stat(NamedTuple):
 class StateDb:
     """A small SQLite table. Paths are absolute strings; open with `StateDb.open(path)`."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self._conn = conn
+        self._path = path
 
     @classmethod
     def open(cls, path: Path) -> StateDb:
-        quick.note(path, ours=True)  # the directory memo lives here: it may change answers
-        quick.note(f"{path}-wal", ours=True)
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
             cls._create_schema(conn)
-        return cls(conn)
+        return cls(conn, path)
 
     @staticmethod
     def _create_schema(conn: sqlite3.Connection) -> None:
@@ -61,7 +60,7 @@ class StateDb:
         if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA:
             conn.execute("COMMIT")  # another process created it while we waited
             return
-        for table in ("state", "complete", "dirs"):
+        for table in ("state", "complete", "dirs", "code"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
         conn.execute(
             "CREATE TABLE state (path TEXT PRIMARY KEY, inode INTEGER, size INTEGER,"
@@ -72,6 +71,10 @@ class StateDb:
         # a directory's oid keyed by the fingerprint of its files' stat data
         conn.execute(
             "CREATE TABLE dirs (path TEXT PRIMARY KEY, fingerprint TEXT, oid TEXT) WITHOUT ROWID"
+        )
+        # what a Python file imports and its syntax-tree hash, by the file's content hash
+        conn.execute(
+            "CREATE TABLE code (oid TEXT PRIMARY KEY, ast_oid TEXT, imports TEXT) WITHOUT ROWID"
         )
         conn.execute(f"PRAGMA user_version={SCHEMA}")
         conn.execute("COMMIT")
@@ -142,10 +145,29 @@ class StateDb:
             with self.transaction():
                 self._conn.executemany("INSERT OR IGNORE INTO complete VALUES (?)", rows)
 
+    def get_code(self, oids: list[str]) -> dict[str, tuple[str, str]]:
+        """Known analyses of Python files by content hash: oid -> (ast hash, imports JSON)."""
+        found: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(oids), 500):
+            chunk = oids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for oid, ast_oid, imports in self._conn.execute(
+                f"SELECT oid, ast_oid, imports FROM code WHERE oid IN ({marks})", chunk
+            ):
+                found[oid] = (ast_oid, imports)
+        return found
+
+    def set_code(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        with self.transaction():
+            self._conn.executemany("INSERT OR REPLACE INTO code VALUES (?, ?, ?)", rows)
+
     def forget_complete(self) -> None:
-        """Call whenever objects may have left the cache (gc)."""
+        """Call whenever objects may have left the cache (gc). Quick answers trusted these
+        marks, so they go too."""
         with self.transaction():
             self._conn.execute("DELETE FROM complete")
+        if self._path is not None:
+            quick.forget_all(self._path.parent)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

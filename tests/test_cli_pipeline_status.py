@@ -67,6 +67,7 @@ def _record_run(names: list[str]) -> None:
             cmd=stage.cmd,
             deps=tuple(e for p in stage.deps if (e := now.paths[p]) is not None),
             params=repro.param_values(stage, now),
+            code=now.code[name],
             outs=tuple(e for o in stage.outs if (e := now.paths[o.path]) is not None),
         )
         lock = lock.with_stage(name, entry)

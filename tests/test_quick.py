@@ -198,3 +198,43 @@ def test_not_eligible_command_lines() -> None:
     assert not quick.eligible(["repro", "-f"])
     assert not quick.eligible(["status", "--check"])
     assert not quick.eligible(["-C", "x", "status"])
+
+
+def test_code_dependencies_are_inputs_too(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "train.py": "import helpers\n\ndef main():\n"
+            "    try:\n        import maybe_later\n    except ImportError:\n        pass\n"
+            "    open('m.txt', 'w').write(helpers.X)\n",
+            "helpers.py": "X = 'a'\n",
+            "pipeline.yaml": "stages:\n  t:\n    python: train.py:main\n    outs: [m.txt]\n",
+        }
+    )
+    run("repro")
+    settled(project.root, "status")
+    _write(project.root / "helpers.py", "X = 'b'\n")
+    out, was_quick = gfml(project.root, "status")
+    assert not was_quick
+    assert "code changed: helpers.py" in out
+    _write(project.root / "helpers.py", "X = 'a'\n")
+    settled(project.root, "status")
+    _write(project.root / "maybe_later.py", "")  # an import that now resolves
+    out, was_quick = gfml(project.root, "status")
+    assert not was_quick
+    assert "code changed: maybe_later.py: <missing> -> added" in out
+
+
+def test_removing_objects_from_the_cache_drops_every_answer(pipe: Repo) -> None:
+    from gitflowml.cache import open_state
+    from gitflowml.project import Project
+
+    settled(pipe.root, "status")
+    quick_dir = pipe.root / ".gitflowml" / "tmp" / "quick"
+    assert list(quick_dir.iterdir())
+    state = open_state(Project.find(pipe.root))
+    try:
+        state.forget_complete()  # what gc does after deleting objects
+    finally:
+        state.close()
+    assert not quick_dir.exists()
+    assert not gfml(pipe.root, "status")[1]
