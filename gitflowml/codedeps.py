@@ -132,6 +132,7 @@ class CodeAnalyzer:
         self.state = state
         self._parsed: dict[str, tuple[str, str, tuple[Import, ...]]] = {}  # rel -> parse
         self._found: dict[tuple[str, str], str | None] = {}  # (dir, name) -> rel file
+        self._edges: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # what a file imports
 
     def code_of(self, stage: Stage) -> tuple[Entry, ...]:
         """The stage's code files with their hashes, sorted by path."""
@@ -197,6 +198,12 @@ class CodeAnalyzer:
 
     # -- resolution --------------------------------------------------------------------------
     def _imports_of(self, rel: str, search: tuple[str, ...]) -> list[str]:
+        key = (rel, search)
+        if key not in self._edges:
+            self._edges[key] = self._resolve_imports(rel, search)
+        return self._edges[key]
+
+    def _resolve_imports(self, rel: str, search: tuple[str, ...]) -> list[str]:
         parsed = self._parsed.get(rel)
         if parsed is None:
             return []

@@ -8,12 +8,19 @@ While `repro` runs, each finished stage's entry is appended to a journal (one JS
 checksummed), which costs the same for the 1st and the 1,000th stage; the lock is then
 rewritten once. A run killed half-way leaves the journal behind, and `load_current`
 replays it, so finished stages keep their entries. A torn last line is ignored.
+
+`lock.parsed` beside the journal keeps the lock's parsed YAML (marshal), valid while the
+lock's inode, size, mtime and ctime are those it was parsed with, and written only when the
+lock was last modified more than 50 ms earlier. Deleting it costs one parse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import marshal
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +32,8 @@ from gitflowml.errors import PipelineError
 SCHEMA = 1
 LOCK_FILE = "pipeline.lock"
 JOURNAL = "lock.journal"
+PARSED = "lock.parsed"  # beside the journal: the lock's parsed YAML, keyed by its stat data
+RACY_NS = quick.RACY_NS
 _STAGE_KEYS = ("cmd", "python", "args", "deps", "params", "code", "outs")
 
 
@@ -117,25 +126,55 @@ def dump(lock: Lock, path: Path) -> None:
 
 
 def loads(text: str, shown: str = LOCK_FILE) -> Lock:
+    doc = _parse(text, shown)
+    return Lock() if doc is None else _lock_from(doc, shown)
+
+
+def _parse(text: str, shown: str) -> Any:
     try:
-        doc = yamlio.loads(text)
+        return yamlio.loads(text)
     except yamlio.YamlError as exc:
         raise PipelineError(
             f"{exc.where(shown)}; restore it with 'git checkout {shown}' or delete it and run "
             "'gitflowml repro'"
         ) from exc
-    if doc is None:
-        return Lock()
-    return _lock_from(doc, shown)
 
 
-def load(path: Path, shown: str = LOCK_FILE) -> Lock:
+def load(path: Path, shown: str = LOCK_FILE, parsed: Path | None = None) -> Lock:
+    """The lock at `path`. With `parsed`, the parsed YAML is kept in that file, keyed by
+    the lock's stat data, and reused while the lock is unchanged: YAML parsing is most of
+    the cost of a no-op `status` on a lock with many code entries."""
     quick.note(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            doc = _cached(parsed, key) if parsed else None
+            if doc is None:
+                doc = _parse(f.read().decode("utf-8"), shown)
+                if parsed and max(st.st_mtime_ns, st.st_ctime_ns) + RACY_NS < time.time_ns():
+                    _keep(parsed, key, doc)
     except FileNotFoundError:
         return Lock()
-    return loads(text, shown)
+    return Lock() if doc is None else _lock_from(doc, shown)
+
+
+def _cached(parsed: Path, key: tuple[Any, ...]) -> Any:
+    try:
+        kept_key, doc = marshal.loads(parsed.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return doc if kept_key == key else None
+
+
+def _keep(parsed: Path, key: tuple[Any, ...], doc: Any) -> None:
+    try:
+        data = marshal.dumps((key, doc))
+    except ValueError:
+        return  # a value marshal cannot hold (a YAML timestamp): parse it each time
+    with contextlib.suppress(OSError):
+        parsed.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.atomic_write_bytes(parsed, data)
 
 
 def _lock_from(doc: Any, shown: str) -> Lock:
@@ -233,7 +272,7 @@ def _journal_records(journal: Path) -> Iterable[tuple[str, StageLock | None]]:
 def load_current(lock_path: Path, journal: Path, durable: bool = True) -> Lock:
     """The lock with any journal left by an interrupted run applied; with `durable`, the
     result is written to the lock and the journal removed (read-only commands pass False)."""
-    lock = load(lock_path)
+    lock = load(lock_path, parsed=journal.parent / PARSED)
     records = list(_journal_records(journal))
     for name, entry in records:
         lock = lock.with_stage(name, entry)

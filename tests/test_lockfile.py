@@ -125,3 +125,25 @@ def test_branches_that_ran_different_stages_merge_cleanly(git_repo: Repo) -> Non
     git_repo.git("merge", "-q", "one", "-m", "merge")  # raises on a conflict
     merged = lockfile.load(lock_path)
     assert merged == Lock({"a": PREPARE, "b": TRAIN, "m": PREPARE, "z": TRAIN})
+
+
+def test_the_parsed_lock_is_reused_only_while_the_lock_is_unchanged(tmp_path: Path) -> None:
+    import os
+    import time
+
+    lock_path, journal = tmp_path / "pipeline.lock", tmp_path / "tmp" / lockfile.JOURNAL
+    parsed = journal.parent / lockfile.PARSED
+    one = Lock({"a": StageLock(cmd=("echo 1",))})
+    two = Lock({"a": StageLock(cmd=("echo 2",))})  # the same size as `one`
+    lockfile.dump(one, lock_path)
+    assert lockfile.load_current(lock_path, journal) == one
+    assert not parsed.exists()  # the lock was written just now: too recent to trust
+    time.sleep(lockfile.RACY_NS / 1e9 + 0.02)
+    assert lockfile.load_current(lock_path, journal) == one
+    assert parsed.exists()
+    st = lock_path.stat()
+    lock_path.write_text(lockfile.dumps(two))  # same size; mtime put back, ctime moves
+    os.utime(lock_path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert lockfile.load_current(lock_path, journal) == two
+    parsed.write_bytes(b"\x00not marshal")
+    assert lockfile.load_current(lock_path, journal) == two
