@@ -26,8 +26,16 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 --cov --cov-report=term $(PYTEST_ARGS)
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+# benchmarks time a regular (not editable) install with its bytecode compiled, as users get it
+BENCH_VENV ?= .venv-bench
+bench:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps . \
+		&& $(BENCH_VENV)/bin/python -m pip install --quiet .
+	$(BENCH_VENV)/bin/python -m compileall -q $$($(BENCH_VENV)/bin/python -c \
+		'import gitflowml, os; print(os.path.dirname(gitflowml.__file__))')
+	$(BENCH_VENV)/bin/python benchmarks/run.py --gitflowml $(BENCH_VENV)/bin/gitflowml $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* *.egg-info

@@ -87,6 +87,8 @@ def _search_base(root: Path) -> tuple[str, ...]:
 
 def _python_invocations(command: str) -> list[tuple[bool, str]]:
     """(is_module, target) for each `python FILE.py` / `python -m mod` in a shell command."""
+    if "python" not in command:
+        return []
     try:
         lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True

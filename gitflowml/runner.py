@@ -165,25 +165,8 @@ class _Run:
         pool = ThreadPoolExecutor(max_workers=budget)
         try:
             while waiting or running:
-                used = sum(cost for _, _, cost in running.values())
-                for name in list(waiting):
-                    if stop:
-                        break
-                    blocked = self._blocked_by(name)
-                    if blocked == "wait":
-                        continue
-                    if blocked:
-                        waiting.remove(name)
-                        self._done(StageResult(name, "not run", message=blocked))
-                        continue
-                    started = self._start(pool, name, budget - used)
-                    if started is None:
-                        break  # stale, but no room until a running stage finishes
-                    waiting.remove(name)
-                    if started is not False:
-                        future, now, cost = started
-                        running[future] = (name, now, cost)
-                        used += cost
+                if not stop:
+                    self._launch(pool, budget, waiting, running)
                 if stop and not running:
                     for name in waiting:
                         self._done(StageResult(name, "not run", message="an earlier stage failed"))
@@ -191,8 +174,12 @@ class _Run:
                 if not running:
                     continue
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    name, now, _cost = running.pop(future)
+                done = [(future, *running.pop(future)) for future in finished]
+                if not stop and all(_succeeded(f) for f, *_ in done):
+                    # start what does not depend on them first: their outs are hashed and
+                    # stored while the next command already runs
+                    self._launch(pool, budget, waiting, running)
+                for future, name, now, _cost in done:
                     ok = self._finish(name, future.result(), now)
                     stop = stop or (not ok and not self.options.keep_going)
         except BaseException:  # Ctrl-C: end the running stages before waiting for them
@@ -200,6 +187,32 @@ class _Run:
             raise
         finally:
             pool.shutdown(wait=True)
+
+    def _launch(
+        self,
+        pool: ThreadPoolExecutor,
+        budget: int,
+        waiting: list[str],
+        running: dict[Future[RunOutcome], tuple[str, repro.Observed, int]],
+    ) -> None:
+        """Start every waiting stage whose upstream stages are done, while there is room."""
+        used = sum(cost for _, _, cost in running.values())
+        for name in list(waiting):
+            blocked = self._blocked_by(name)
+            if blocked == "wait":
+                continue
+            if blocked:
+                waiting.remove(name)
+                self._done(StageResult(name, "not run", message=blocked))
+                continue
+            started = self._start(pool, name, budget - used)
+            if started is None:
+                break  # stale, but no room until a running stage finishes
+            waiting.remove(name)
+            if started is not False:
+                future, now, cost = started
+                running[future] = (name, now, cost)
+                used += cost
 
     def _blocked_by(self, name: str) -> str:
         """'' when every upstream stage in this run is done, 'wait' while one is not, or why
@@ -390,6 +403,10 @@ def _check_not_added(project: Project, pipeline: Pipeline) -> None:
             f"already; remove {pointer_of[target]} (the stage will track it) or change the "
             "stage's outs"
         )
+
+
+def _succeeded(future: Future[RunOutcome]) -> bool:
+    return future.exception() is None and future.result().exit_code == 0
 
 
 def room_needed(stage: Stage) -> int:
