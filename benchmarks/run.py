@@ -313,16 +313,27 @@ def code_benchmarks(gitflowml: list[str], work: Path, runs: int) -> str:
         "| pipeline | status | status, full | full: python/shell |",
         "|---|---|---|---|",
     ]
-    got = {}
+    roots = {}
     for kind in ("python", "shell"):
-        root = code_repo(work, f"code-{kind}", kind == "python")
-        sh([*gitflowml, "init"], root)
-        sh([*gitflowml, "repro"], root)
-        time.sleep(0.1)  # out of the racy window, as a user's next command would be
-        quick = [timed([*gitflowml, "status"], root, ENV) for _ in range(runs + 1)][1:]
-        full_env = {**ENV, "GITFLOWML_QUICK": "0"}
-        full = [timed([*gitflowml, "status"], root, full_env) for _ in range(runs + 1)][1:]
-        got[kind] = (statistics.median(quick), statistics.median(full))
+        roots[kind] = code_repo(work, f"code-{kind}", kind == "python")
+        sh([*gitflowml, "init"], roots[kind])
+        sh([*gitflowml, "repro"], roots[kind])
+    time.sleep(0.1)  # out of the racy window, as a user's next command would be
+    full_env = {**ENV, "GITFLOWML_QUICK": "0"}
+    samples: dict[tuple[str, str], list[float]] = {}
+    for run in range(runs + 1):  # interleaved, the first round a warm-up
+        for kind in ("python", "shell"):
+            for mode, env in (("quick", ENV), ("full", full_env)):
+                took = timed([*gitflowml, "status"], roots[kind], env)
+                if run:
+                    samples.setdefault((kind, mode), []).append(took)
+    got = {
+        kind: (
+            statistics.median(samples[(kind, "quick")]),
+            statistics.median(samples[(kind, "full")]),
+        )
+        for kind in ("python", "shell")
+    }
     ratio = got["python"][1] / got["shell"][1]
     for kind in ("python", "shell"):
         q, f = got[kind]

@@ -75,4 +75,20 @@ step gitflowml status
 step gitflowml repro
 step cat metrics.json
 step gitflowml repro
+git add -A && git commit -qm "Stronger regularisation"
+
+echo; echo "# src/model.py is listed nowhere, but train and evaluate import it: gitflowml"
+echo "# follows the imports. A comment or reformatting changes nothing..."
+printf '\n\n# predictions are not clipped\n' >> src/model.py
+step gitflowml status
+echo; echo "# ...a change to the code reruns exactly the stages that import it"
+cat > src/model.py <<'PY'
+"""The model that training and evaluation share: a linear function of the features."""
+
+
+def predict(weights, bias, x):
+    return max(-60.0, min(60.0, sum(w * xi for w, xi in zip(weights, x)) + bias))
+PY
+step gitflowml status
+step gitflowml repro
 echo; echo "Demo finished: every step above ran for real in $work (removed on exit)."

@@ -241,7 +241,29 @@ def test_the_analysis_is_cached_by_content(
     assert found == ["copy.py", "lib/__init__.py", "lib/helpers.py"]
 
 
-def test_a_dotted_python_stage_with_an_exit_status(project: Repo, run: Run) -> None:
+def test_a_dotted_python_stage_in_a_wdir_with_templated_args(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "params.yaml": "train: {lr: 0.5}\n",
+            "pkg": {
+                "__init__.py": "",
+                "job.py": "import os\ndef main(lr, tag):\n"
+                "    open('out.txt', 'w').write(f'{lr} {tag} {os.getcwd()}')\n",
+            },
+            "work": {"keep": ""},
+            "pipeline.yaml": "stages:\n  job:\n    python: pkg.job:main\n    wdir: work\n"
+            "    args: {lr: '${train.lr}', tag: v${train.lr}}\n    outs: [out.txt]\n",
+        }
+    )
+    run("repro")
+    assert (project.root / "work" / "out.txt").read_text() == f"0.5 v0.5 {project.root / 'work'}"
+    lock = lockfile.load(project.root / "pipeline.lock")
+    assert [e.path for e in lock.stages["job"].code] == ["pkg/__init__.py", "pkg/job.py"]
+
+
+def test_a_failing_function_shows_its_traceback_and_exit_status(
+    project: Repo, run: Run, capfd: pytest.CaptureFixture[str]
+) -> None:
     project.gen(
         {
             "pkg": {"__init__.py": "", "job.py": "import sys\ndef main():\n    sys.exit(3)\n"},
@@ -252,3 +274,6 @@ def test_a_dotted_python_stage_with_an_exit_status(project: Repo, run: Run) -> N
     project.gen({"pkg": {"job.py": "def main():\n    raise KeyError('nope')\n"}})
     result = run("repro", code=1)
     assert "exited with code 1" in result.stderr
+    err = capfd.readouterr().err  # the stage's own output goes straight to the terminal
+    assert "Traceback (most recent call last):" in err
+    assert "KeyError: 'nope'" in err

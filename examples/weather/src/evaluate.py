@@ -3,10 +3,11 @@
 import json
 import sys
 
+from model import predict
+
 model = json.load(open(sys.argv[1]))
 data = json.load(open(sys.argv[2]))
-predictions = [sum(w * x for w, x in zip(model["weights"], r["x"])) + model["bias"]
-               for r in data]
+predictions = [predict(model["weights"], model["bias"], r["x"]) for r in data]
 mse = sum((p - r["y"]) ** 2 for p, r in zip(predictions, data)) / len(data)
 mean = sum(r["y"] for r in data) / len(data)
 variance = sum((r["y"] - mean) ** 2 for r in data) / len(data)

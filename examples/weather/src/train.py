@@ -4,6 +4,7 @@ import json
 import sys
 
 import yaml
+from model import predict
 
 params = yaml.safe_load(open("params.yaml"))["train"]
 data = json.load(open(sys.argv[1]))
@@ -12,7 +13,7 @@ weights, bias = [0.0] * n_features, 0.0
 for _ in range(params["epochs"]):
     grad_w, grad_b = [0.0] * n_features, 0.0
     for row in data:
-        error = sum(w * x for w, x in zip(weights, row["x"])) + bias - row["y"]
+        error = predict(weights, bias, row["x"]) - row["y"]
         grad_w = [g + error * x for g, x in zip(grad_w, row["x"])]
         grad_b += error
     weights = [w - params["lr"] * (g / len(data) + params["l2"] * w)
