@@ -252,7 +252,7 @@ def test_a_dotted_python_stage_in_a_wdir_with_templated_args(project: Repo, run:
             },
             "work": {"keep": ""},
             "pipeline.yaml": "stages:\n  job:\n    python: pkg.job:main\n    wdir: work\n"
-            "    args: {lr: '${train.lr}', tag: v${train.lr}}\n    outs: [out.txt]\n",
+            "    args:\n      lr: ${train.lr}\n      tag: v${train.lr}\n    outs: [out.txt]\n",
         }
     )
     run("repro")
