@@ -17,8 +17,11 @@ from gitflowml.checkout import CheckoutReport
 from gitflowml.project import DOT_DIR, Project
 
 if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
+    from gitflowml.config import RemoteConfig
+    from gitflowml.gc import GcReport
     from gitflowml.repro import StageStatus
     from gitflowml.runner import ReproReport
+    from gitflowml.transfer import ProgressSink, TransferReport
 
 __all__ = [
     "AddReport",
@@ -31,7 +34,15 @@ __all__ = [
     "add",
     "checkout",
     "dag",
+    "fetch",
+    "gc",
     "init",
+    "pull",
+    "push",
+    "remote_add",
+    "remote_list",
+    "remote_modify",
+    "remote_remove",
     "repro",
     "status",
 ]
@@ -171,3 +182,114 @@ def checkout(
     from gitflowml import checkout as checkout_mod
 
     return checkout_mod.checkout(_project(project), targets, force=force)
+
+
+# -- remotes -----------------------------------------------------------------------------------
+def remote_add(
+    name: str,
+    url: str,
+    *,
+    default: bool = False,
+    local: bool = False,
+    project: Project | None = None,
+) -> None:
+    """Add a remote (to config.local.yaml with `local`); `default` makes it the default."""
+    config.add_remote(_project(project).dot_dir, name, url, default=default, local=local)
+
+
+def remote_list(*, project: Project | None = None) -> tuple[tuple[RemoteConfig, ...], str | None]:
+    """The remotes and the default remote's name."""
+    conf = Project.find(_project(project).root).config  # as written now
+    return conf.remotes, conf.default_remote
+
+
+def remote_remove(name: str, *, project: Project | None = None) -> None:
+    config.remove_remote(_project(project).dot_dir, name)
+
+
+def remote_modify(
+    name: str, key: str, value: str, *, local: bool = False, project: Project | None = None
+) -> None:
+    """Set an option passed to the remote's file system (`url` changes the URL). Credentials
+    are refused unless `local` (config.local.yaml is never committed)."""
+    config.modify_remote(_project(project).dot_dir, name, key, value, local=local)
+
+
+def push(
+    targets: Sequence[str] = (),
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    all_branches: bool = False,
+    all_commits: bool = False,
+    on_progress: ProgressSink | None = None,
+    project: Project | None = None,
+) -> TransferReport:
+    """Upload the objects (and run-cache entries) the remote lacks."""
+    from gitflowml import transfer
+
+    return transfer.push(
+        _project(project), targets, remote, jobs, all_branches, all_commits, on_progress
+    )
+
+
+def fetch(
+    targets: Sequence[str] = (),
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    all_branches: bool = False,
+    all_commits: bool = False,
+    on_progress: ProgressSink | None = None,
+    project: Project | None = None,
+) -> TransferReport:
+    """Download the objects (and run-cache entries) the local cache lacks, verified."""
+    from gitflowml import transfer
+
+    return transfer.fetch(
+        _project(project), targets, remote, jobs, all_branches, all_commits, on_progress
+    )
+
+
+def pull(
+    targets: Sequence[str] = (),
+    *,
+    remote: str | None = None,
+    jobs: int | None = None,
+    all_branches: bool = False,
+    all_commits: bool = False,
+    force: bool = False,
+    on_progress: ProgressSink | None = None,
+    project: Project | None = None,
+) -> TransferReport:
+    """fetch, then checkout."""
+    from gitflowml import transfer
+
+    return transfer.pull(
+        _project(project), targets, remote, jobs, all_branches, all_commits, force, on_progress
+    )
+
+
+def gc(
+    *,
+    all_branches: bool = False,
+    all_commits: bool = False,
+    cloud: bool = False,
+    remote: str | None = None,
+    dry: bool = False,
+    jobs: int | None = None,
+    project: Project | None = None,
+) -> GcReport:
+    """Delete cache objects not used by the workspace (and all branches or all commits);
+    with `cloud`, from the remote too. `dry` only counts."""
+    from gitflowml import gc as gc_mod
+
+    return gc_mod.gc(
+        _project(project),
+        all_branches=all_branches,
+        all_commits=all_commits,
+        cloud=cloud,
+        remote=remote,
+        dry=dry,
+        jobs=jobs,
+    )

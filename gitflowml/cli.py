@@ -243,6 +243,207 @@ def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
     _echo(ctx, render.checkout(api.checkout(targets, force=force, project=_project(ctx))))
 
 
+# -- remotes -------------------------------------------------------------------------------------
+@cli.group()
+def remote() -> None:
+    """Configure remote caches (any fsspec URL: a path, s3://bucket/prefix, memory://…)."""
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("-d", "--default", "default", is_flag=True, help="Make it the default remote.")
+@click.option("--local", is_flag=True, help="Write to config.local.yaml (not committed).")
+@click.pass_context
+def remote_add(ctx: click.Context, name: str, url: str, default: bool, local: bool) -> None:
+    """Add remote NAME at URL."""
+    from gitflowml import api
+
+    api.remote_add(name, url, default=default, local=local, project=_project(ctx))
+    _echo(ctx, f"Added remote '{name}': {url}" + (" (default)" if default else ""))
+
+
+@remote.command("list")
+@click.pass_context
+def remote_list(ctx: click.Context) -> None:
+    """List the remotes."""
+    from gitflowml import api
+
+    remotes, default = api.remote_list(project=_project(ctx))
+    for r in remotes:
+        click.echo(f"{r.name}\t{r.url}" + ("\t(default)" if r.name == default else ""))
+
+
+@remote.command("remove")
+@click.argument("name")
+@click.pass_context
+def remote_remove(ctx: click.Context, name: str) -> None:
+    """Remove remote NAME (from both config files)."""
+    from gitflowml import api
+
+    api.remote_remove(name, project=_project(ctx))
+    _echo(ctx, f"Removed remote '{name}'")
+
+
+@remote.command("modify")
+@click.argument("name")
+@click.argument("key")
+@click.argument("value")
+@click.option("--local", is_flag=True, help="Write to config.local.yaml (needed for secrets).")
+@click.pass_context
+def remote_modify(ctx: click.Context, name: str, key: str, value: str, local: bool) -> None:
+    """Set option KEY of remote NAME (endpoint_url, region, profile, key, secret, …)."""
+    from gitflowml import api
+
+    api.remote_modify(name, key, value, local=local, project=_project(ctx))
+
+
+def _transfer_options(f: Any) -> Any:
+    for option in reversed(
+        [
+            click.argument("targets", nargs=-1, type=click.Path()),
+            click.option("-r", "--remote", "remote_name", metavar="NAME", help="Remote to use."),
+            click.option(
+                "-j", "--jobs", type=click.IntRange(min=1), default=None, help="Transfers at once."
+            ),
+            click.option(
+                "-a", "--all-branches", is_flag=True, help="Also what every branch tip uses."
+            ),
+            click.option("--all-commits", is_flag=True, help="Also what every commit uses."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+class _Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, step: str, done: int, total: int, nbytes: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        size = f", {nbytes / 2**20:.1f} MiB" if nbytes else ""
+        click.echo(f"\r{step}: {done}/{total} files{size}\033[K", err=True, nl=False)
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+def _run_transfer(ctx: click.Context, verb: str, **kwargs: Any) -> Any:
+    from gitflowml import api
+
+    progress = _Progress()
+    try:
+        report = getattr(api, verb)(on_progress=progress, project=_project(ctx), **kwargs)
+    finally:
+        progress.end()
+    return report
+
+
+@cli.command()
+@_transfer_options
+@click.pass_context
+def push(
+    ctx: click.Context, /, targets: tuple[str, ...], remote_name: str | None, **kw: Any
+) -> None:
+    """Upload the objects the remote lacks."""
+    report = _run_transfer(ctx, "push", targets=targets, remote=remote_name, **kw)
+    runs = f", {report.runs} run-cache entries" if report.runs else ""
+    _echo(ctx, f"{report.moved} uploaded, {report.present} already present{runs}")
+
+
+@cli.command()
+@_transfer_options
+@click.pass_context
+def fetch(
+    ctx: click.Context, /, targets: tuple[str, ...], remote_name: str | None, **kw: Any
+) -> None:
+    """Download into the cache the objects it lacks, verified."""
+    report = _run_transfer(ctx, "fetch", targets=targets, remote=remote_name, **kw)
+    runs = f", {report.runs} run-cache entries" if report.runs else ""
+    _echo(ctx, f"{report.moved} downloaded, {report.present} already in cache{runs}")
+
+
+@cli.command()
+@_transfer_options
+@click.option("-f", "--force", is_flag=True, help="Overwrite workspace changes not in the cache.")
+@click.pass_context
+def pull(
+    ctx: click.Context, /, targets: tuple[str, ...], remote_name: str | None, **kw: Any
+) -> None:
+    """fetch, then checkout."""
+    report = _run_transfer(ctx, "pull", targets=targets, remote=remote_name, **kw)
+    runs = f", {report.runs} run-cache entries" if report.runs else ""
+    _echo(ctx, f"{report.moved} downloaded, {report.present} already in cache{runs}")
+    for path in report.checked_out:
+        _echo(ctx, f"M\t{path}")
+
+
+@cli.command()
+@click.option("-w", "--workspace", is_flag=True, help="Keep what the workspace uses.")
+@click.option("-a", "--all-branches", is_flag=True, help="Keep what every branch tip uses.")
+@click.option("--all-commits", is_flag=True, help="Keep what any commit uses.")
+@click.option("--cloud", is_flag=True, help="Delete from the remote too.")
+@click.option("-r", "--remote", "remote_name", metavar="NAME", help="Remote for --cloud.")
+@click.option("--dry", is_flag=True, help="Only say what would be deleted.")
+@click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def gc(
+    ctx: click.Context,
+    workspace: bool,
+    all_branches: bool,
+    all_commits: bool,
+    cloud: bool,
+    remote_name: str | None,
+    dry: bool,
+    force: bool,
+) -> None:
+    """Delete cached objects that the chosen scope does not use."""
+    from gitflowml import api
+    from gitflowml.errors import ConfigError
+
+    if not (workspace or all_branches or all_commits):
+        raise ConfigError(
+            "say what to keep: -w (the workspace), -a (every branch) or --all-commits"
+        )
+    kwargs: dict[str, Any] = {
+        "all_branches": all_branches,
+        "all_commits": all_commits,
+        "cloud": cloud,
+        "remote": remote_name,
+        "project": _project(ctx),
+    }
+    plan = api.gc(dry=True, **kwargs)
+    where = " and the remote" if cloud else ""
+    summary = (
+        f"{plan.removed} objects ({plan.freed_bytes / 2**20:.1f} MiB) in the cache"
+        + (f", {plan.cloud_removed} on the remote" if cloud else "")
+        + f" are not used; {plan.kept} are kept"
+    )
+    if dry:
+        _echo(ctx, f"Would delete: {summary}")
+        return
+    if not force:
+        if not sys.stdin.isatty():
+            raise ConfigError(
+                f"gc would delete {summary.split(' are ')[0]}; run it again with -f to confirm "
+                "(it does not ask when not at a terminal)"
+            )
+        click.confirm(f"Delete {summary.split(' are ')[0]}{where}?", abort=True)
+    done = api.gc(dry=False, **kwargs)
+    _echo(
+        ctx,
+        f"Deleted {done.removed} objects ({done.freed_bytes / 2**20:.1f} MiB)"
+        + (f", {done.cloud_removed} on the remote" if cloud else "")
+        + f"; {done.kept} kept",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="gitflowml")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +33,60 @@ class LinkType(enum.Enum):
 DEFAULT_LINK_TYPES = (LinkType.REFLINK, LinkType.COPY)
 
 
+# options that hold credentials: only ever written to config.local.yaml (never committed)
+SECRET_OPTIONS = frozenset(
+    {
+        "key",
+        "secret",
+        "token",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "password",
+        "passphrase",
+        "client_secret",
+        "account_key",
+        "sas_token",
+        "credentials",
+    }
+)
+_REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteConfig:
+    name: str
+    url: str
+    options: tuple[tuple[str, str], ...] = ()  # passed to the fsspec file system
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     cache_types: tuple[LinkType, ...] = DEFAULT_LINK_TYPES
     cache_dir: Path | None = None  # None: .gitflowml/cache
     jobs: int | None = None  # None: chosen from the CPU count
+    remotes: tuple[RemoteConfig, ...] = ()
+    default_remote: str | None = None
+
+    def remote(self, name: str | None) -> RemoteConfig:
+        """The named remote, or the default one; a clear error when there is none."""
+        wanted = name or self.default_remote
+        if wanted is None:
+            raise ConfigError(
+                "no default remote; name one with -r, or set one with "
+                "'gitflowml remote add -d NAME URL'"
+            )
+        for remote in self.remotes:
+            if remote.name == wanted:
+                return remote
+        known = ", ".join(r.name for r in self.remotes) or "none"
+        raise ConfigError(
+            f"remote '{wanted}' does not exist (known: {known}); add it with "
+            f"'gitflowml remote add {wanted} URL'"
+        )
 
 
 def default_text() -> str:
@@ -128,4 +178,100 @@ def load(dot_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
             raise ConfigError(f"{path}: core.jobs must be a whole number") from None
         if jobs < 1:
             raise ConfigError(f"{path}: core.jobs must be at least 1")
-    return Config(cache_types=types, cache_dir=cache_dir, jobs=jobs)
+    remotes = _remotes(data.get("remote") or {}, str(path))
+    default = core.get("remote")
+    if default is not None and not any(r.name == default for r in remotes):
+        raise ConfigError(f"{path}: core.remote names '{default}', which is not a remote")
+    return Config(
+        cache_types=types,
+        cache_dir=cache_dir,
+        jobs=jobs,
+        remotes=remotes,
+        default_remote=None if default is None else str(default),
+    )
+
+
+def _remotes(section: Any, where: str) -> tuple[RemoteConfig, ...]:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: 'remote' must be a mapping of remote names")
+    out = []
+    for name, body in sorted(section.items()):
+        if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+            raise ConfigError(f"{where}: remote '{name}' needs a 'url'")
+        options = tuple(sorted((str(k), str(v)) for k, v in body.items() if k != "url"))
+        out.append(RemoteConfig(str(name), body["url"], options))
+    return tuple(out)
+
+
+# -- writing remotes -------------------------------------------------------------------------
+def _edit(dot_dir: Path, local: bool, change: Any) -> None:
+    """Apply `change(data)` to config.yaml (or config.local.yaml) and write it atomically."""
+    path = dot_dir / (LOCAL_CONFIG_NAME if local else CONFIG_NAME)
+    data = _read(path) or {"schema": SCHEMA}
+    change(data)
+    fsutil.atomic_write_text(path, yamlio.dumps(data))
+
+
+def _check_name(name: str) -> None:
+    if not _REMOTE_NAME.match(name):
+        raise ConfigError(
+            f"'{name}' is not a valid remote name; use letters, digits, '_', '.' and '-'"
+        )
+
+
+def _refuse_secret(key: str, local: bool) -> None:
+    if key in SECRET_OPTIONS and not local:
+        raise ConfigError(
+            f"'{key}' is a credential and config.yaml is committed to git; set it with "
+            "--local (it then goes to .gitflowml/config.local.yaml, which git ignores), or "
+            "use the standard environment variables or profiles of the file system"
+        )
+
+
+def add_remote(dot_dir: Path, name: str, url: str, *, default: bool, local: bool) -> None:
+    _check_name(name)
+    existing = load(dot_dir)
+    if any(r.name == name for r in existing.remotes):
+        raise ConfigError(
+            f"remote '{name}' exists already; change it with 'gitflowml remote modify {name} "
+            "url URL' or remove it first"
+        )
+
+    def change(data: dict[str, Any]) -> None:
+        data.setdefault("remote", {})[name] = {"url": url}
+        if default:
+            data.setdefault("core", {})["remote"] = name
+
+    _edit(dot_dir, local, change)
+
+
+def modify_remote(dot_dir: Path, name: str, key: str, value: str, *, local: bool) -> None:
+    _refuse_secret(key, local)
+    if not any(r.name == name for r in load(dot_dir).remotes):
+        load(dot_dir).remote(name)  # raises the "does not exist" error
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+        raise ConfigError(f"'{key}' is not a valid option name")
+
+    def change(data: dict[str, Any]) -> None:
+        data.setdefault("remote", {}).setdefault(name, {})[key] = value
+
+    _edit(dot_dir, local, change)
+
+
+def remove_remote(dot_dir: Path, name: str) -> None:
+    load(dot_dir).remote(name)  # raises when it does not exist
+    for local in (False, True):
+
+        def change(data: dict[str, Any]) -> None:
+            (data.get("remote") or {}).pop(name, None)
+            if not data.get("remote"):
+                data.pop("remote", None)
+            core = data.get("core") or {}
+            if core.get("remote") == name:
+                core.pop("remote")
+                if not core:
+                    data.pop("core", None)
+
+        path = dot_dir / (LOCAL_CONFIG_NAME if local else CONFIG_NAME)
+        if path.exists():
+            _edit(dot_dir, local, change)

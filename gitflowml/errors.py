@@ -60,6 +60,10 @@ class RepoLockedError(GitflowmlError):
     """Another gitflowml command holds the repository lock."""
 
 
+class RemoteError(GitflowmlError):
+    """A remote could not be reached, refused us, or lacks what is needed."""
+
+
 class StageFailedError(GitflowmlError):
     """One or more stages failed; the message names them and why."""
 

@@ -147,6 +147,26 @@ class LocalOdb:
                 os.unlink(tmp)
             raise
 
+    def tmp_path(self) -> Path:
+        """A fresh temporary name inside the cache (same file system as its objects)."""
+        return Path(self._tmp())
+
+    def adopt(self, tmp: Path, oid: str, is_dir: bool = False) -> bool:
+        """Publish the finished temporary file `tmp` as object `oid` if its content hashes to
+        `oid` (False, and `tmp` removed, when it does not: nothing unverified enters)."""
+        try:
+            actual, _ = hashing.hash_file(str(tmp))
+            if actual != oid:
+                return False
+            os.chmod(tmp, OBJECT_MODE)
+            if self.exists(oid, is_dir):
+                return True
+            self._install(str(tmp), oid, is_dir)
+            return True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
     def add_manifest(self, manifest: hashing.Manifest) -> str:
         return self.add_bytes(manifest.to_bytes(), is_dir=True)
 

@@ -58,6 +58,11 @@ def load(path: Path, name: str | None = None) -> Pointer:
         raise PointerError(f"{shown} does not exist") from None
     except UnicodeDecodeError:
         raise PointerError(f"{shown} is not a text file; restore it with 'git checkout'") from None
+    return loads(text, shown)
+
+
+def loads(text: str, shown: str) -> Pointer:
+    """Parse a pointer file's text (e.g. as stored in a git commit)."""
     try:
         doc = yamlio.loads(text)
     except yamlio.YamlError as exc:

@@ -9,7 +9,9 @@ all in the cache, `repro` restores those outs instead of running the stage.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +70,37 @@ def put(cache_dir: Path, run_key: str, outs: tuple[Entry, ...]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"schema": SCHEMA, "outs": [o.to_dict() for o in outs]}
     fsutil.atomic_write_bytes(path, json.dumps(doc, sort_keys=True).encode())
+
+
+# -- moving entries to and from remotes ------------------------------------------------------
+def keys(cache_dir: Path) -> list[str]:
+    """Every run-cache entry's key in this cache."""
+    base = cache_dir / RUNS_DIR
+    out: list[str] = []
+    try:
+        fans = os.listdir(base)
+    except FileNotFoundError:
+        return []
+    for fan in fans:
+        with contextlib.suppress(NotADirectoryError, FileNotFoundError):
+            out.extend(fan + rest for rest in os.listdir(base / fan) if not rest.startswith("."))
+    return sorted(k for k in out if hashing.is_oid(k))
+
+
+def raw(cache_dir: Path, run_key: str) -> bytes:
+    return _path(cache_dir, run_key).read_bytes()
+
+
+def put_raw(cache_dir: Path, run_key: str, data: bytes) -> bool:
+    """Store an entry fetched from a remote; False (and nothing stored) if it is not one."""
+    try:
+        doc = json.loads(data)
+        ok = doc.get("schema") == SCHEMA and all(hashing.is_oid(o["hash"]) for o in doc["outs"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok or not hashing.is_oid(run_key):
+        return False
+    path = _path(cache_dir, run_key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fsutil.atomic_write_bytes(path, data)
+    return True

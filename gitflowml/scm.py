@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gitflowml import quick
@@ -52,6 +52,58 @@ def files_matching(root: Path, suffix: str) -> list[str]:
     """Tracked and untracked-but-not-ignored files ending in `suffix`, relative POSIX paths."""
     names = _ls_files(root, ["--cached", "--others", "--exclude-standard", "--", f"*{suffix}"])
     return sorted(set(names))
+
+
+def revisions(root: Path, all_branches: bool, all_commits: bool) -> list[str]:
+    """Commit ids: HEAD plus every branch tip, or every commit reachable from any ref."""
+    args = (
+        ["rev-list", "--all"]
+        if all_commits
+        else ["for-each-ref", "--format=%(objectname)", "refs/heads"]
+    )
+    out = _git(root, args) + (_git(root, ["rev-parse", "--verify", "-q", "HEAD"]) or "")
+    return sorted(set(out.split()))
+
+
+def files_at(
+    root: Path, revs: Sequence[str], wanted: Callable[[str], bool]
+) -> list[tuple[str, str, bytes]]:
+    """(rev, path, content) of every file in each commit whose path `wanted` accepts, read
+    from git's objects (no checkout): one `ls-tree` per commit, one `cat-file --batch`."""
+    names: list[tuple[str, str]] = []
+    for rev in revs:
+        listing = _git(root, ["ls-tree", "-r", "-z", "--name-only", rev])
+        names.extend((rev, p) for p in listing.split("\0") if p and wanted(p))
+    if not names:
+        return []
+    request = "".join(f"{rev}:{path}\n" for rev, path in names).encode()
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        raise NotAGitRepoError(f"git cat-file failed in {root}: {proc.stderr.decode().strip()}")
+    out, data, pos = [], proc.stdout, 0
+    for rev, path in names:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) < 3 or header[1] != b"blob":
+            continue
+        size = int(header[2])
+        out.append((rev, path, data[pos : pos + size]))
+        pos += size + 1
+    return out
+
+
+def _git(root: Path, args: list[str]) -> str:
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, env=env, check=False)
+    except FileNotFoundError:
+        raise NotAGitRepoError("git is not installed or not on PATH; install git") from None
+    if proc.returncode != 0:
+        return ""
+    return proc.stdout.decode("utf-8", "surrogateescape")
 
 
 def tracked(root: Path, relpaths: Sequence[str]) -> list[str]:

@@ -1,0 +1,120 @@
+"""`gc`: delete cache objects (and run-cache entries) that the chosen scope does not use.
+
+The scope is the workspace (pointer files and pipeline.lock as they are now), plus, on
+request, every branch tip or every commit, read from git objects. A directory keeps its
+manifest and every file the manifest lists. The hash state's marks of complete directories
+(and with them every quick answer) are dropped before anything is deleted, so no later
+command trusts a mark for objects that are gone. With `cloud`, the remote is cleaned the
+same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+from gitflowml import hashing, repolock, runcache
+from gitflowml.cache import local_odb, open_state
+from gitflowml.odb import DIR_SUFFIX
+from gitflowml.project import Project
+from gitflowml.remote import RUNS_DIR, object_key, run_key
+from gitflowml.transfer import files_of, remote_of, scope_entries, top_needs
+
+
+@dataclass
+class GcReport:
+    removed: int = 0  # local objects (or, with dry, that would be)
+    kept: int = 0
+    freed_bytes: int = 0
+    runs_removed: int = 0
+    cloud_removed: int = 0
+    dry: bool = False
+
+
+def gc(
+    project: Project,
+    *,
+    all_branches: bool = False,
+    all_commits: bool = False,
+    cloud: bool = False,
+    remote: str | None = None,
+    dry: bool = False,
+    jobs: int | None = None,
+) -> GcReport:
+    report = GcReport(dry=dry)
+    with repolock.hold(project.dot_dir, 0, lambda _message: None):
+        odb = local_odb(project)
+        tops = top_needs(scope_entries(project, (), all_branches, all_commits, moving=False))
+        keep = set(tops)
+        present_tops = {k: n for k, n in tops.items() if not n.is_dir or odb.exists(n.oid, True)}
+        keep.update(files_of(odb, present_tops))
+        local = _local_objects(project)
+        doomed = sorted(k for k in local if k not in keep)
+        report.kept = len(local) - len(doomed)
+        report.removed = len(doomed)
+        runs = [k for k in runcache.keys(project.cache_dir) if not _run_is_kept(project, k, keep)]
+        report.runs_removed = len(runs)
+        if cloud:
+            target = remote_of(project, remote, jobs)
+            on_remote = target.list_all()
+            cloud_doomed = [
+                k
+                for k in on_remote
+                if not k.startswith(RUNS_DIR + "/") and _is_object_key(k) and k not in keep
+            ]
+            cloud_runs = [run_key(k) for k in runs if run_key(k) in on_remote]
+            report.cloud_removed = len(cloud_doomed)
+            if not dry:
+                target.delete(cloud_doomed + cloud_runs)
+        if dry:
+            report.freed_bytes = sum(local[k] for k in doomed)
+            return report
+        state = open_state(project)
+        try:
+            state.forget_complete()  # before deleting: no mark may outlive its objects
+        finally:
+            state.close()
+        for key in doomed:
+            path = project.cache_dir / key
+            try:
+                os.unlink(path)
+                report.freed_bytes += local[key]
+            except FileNotFoundError:
+                pass
+        for key in runs:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(project.cache_dir / run_key(key))
+    return report
+
+
+def _is_object_key(key: str) -> bool:
+    fan, _, rest = key.partition("/")
+    name = rest[: -len(DIR_SUFFIX)] if rest.endswith(DIR_SUFFIX) else rest
+    return len(fan) == 2 and hashing.is_oid(fan + name)
+
+
+def _local_objects(project: Project) -> dict[str, int]:
+    """Every object key in the local cache with its size."""
+    out: dict[str, int] = {}
+    root = project.cache_dir
+    try:
+        fans = [f for f in os.listdir(root) if len(f) == 2]
+    except FileNotFoundError:
+        return out
+    for fan in fans:
+        with os.scandir(root / fan) as it:
+            for entry in it:
+                key = f"{fan}/{entry.name}"
+                if _is_object_key(key):
+                    out[key] = entry.stat(follow_symlinks=False).st_size
+    return out
+
+
+def _run_is_kept(project: Project, key: str, keep: set[str]) -> bool:
+    outs = runcache.get(project.cache_dir, key)
+    return (
+        outs is not None
+        and bool(outs)
+        and all(object_key(o.oid, o.nfiles is not None) in keep for o in outs)
+    )

@@ -1,0 +1,314 @@
+"""A remote cache: the same layout as `.gitflowml/cache` (`ab/cdef…`, `ab/cdef….dir`,
+`runs/ab/cdef…`) at the root of any fsspec URL (SPEC section 4).
+
+A plain path or `file://` URL is handled with the operating system directly: copies go to a
+temporary name beside the object and are renamed into place, so an interrupted push never
+leaves a truncated object. Every other protocol goes through fsspec (imported here only),
+with its batch APIs, which s3fs runs concurrently; an S3 PUT is atomic by itself.
+
+Which objects a remote has is found by per-object checks for a few keys, and by listing
+each fan-out directory concerned for many (one request per directory instead of one per
+object). Errors of the file system become one `RemoteError` naming the remote and what to
+do: an unreachable endpoint, refused credentials, a missing bucket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from gitflowml.config import RemoteConfig
+from gitflowml.errors import RemoteError
+
+RUNS_DIR = "runs"
+FEW_KEYS = 64  # up to this many keys are checked one by one; more: list their directories
+BATCH = 256  # files per fsspec put/get call (s3fs runs each call's files concurrently)
+_S3_ALIASES = {
+    "access_key_id": "key",
+    "aws_access_key_id": "key",
+    "secret_access_key": "secret",
+    "aws_secret_access_key": "secret",
+    "session_token": "token",
+    "aws_session_token": "token",
+}
+
+Progress = Callable[[int, int], None]  # (files done in this step, bytes done in this step)
+
+
+def object_key(oid: str, is_dir: bool = False) -> str:
+    return f"{oid[:2]}/{oid[2:]}{'.dir' if is_dir else ''}"
+
+
+def run_key(key: str) -> str:
+    return f"{RUNS_DIR}/{key[:2]}/{key[2:]}"
+
+
+class Remote:
+    """Keys are POSIX paths relative to the remote's root (`ab/cdef…`, `runs/ab/cd…`)."""
+
+    def __init__(self, config: RemoteConfig, root: Path, jobs: int) -> None:
+        self.name = config.name
+        self.url = config.url
+        self.jobs = jobs
+        protocol, _, rest = config.url.partition("://")
+        if not rest:
+            protocol, rest = "file", config.url
+        self.protocol = protocol
+        self.local: Path | None = None
+        self._fs: Any = None
+        if protocol == "file":
+            path = Path(os.path.expanduser(rest))
+            self.local = path if path.is_absolute() else (root / path).resolve()
+            self.base = str(self.local)
+        else:
+            self.base = rest.rstrip("/")
+            self._options = dict(config.options)
+
+    @property
+    def fs(self) -> Any:
+        if self._fs is None:
+            with self.errors():
+                self._fs = _filesystem(self.protocol, self._options)
+        return self._fs
+
+    def _abs(self, key: str) -> str:
+        return f"{self.base}/{key}"
+
+    # -- errors ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def errors(self, doing: str = "") -> Iterator[None]:
+        """Turn what the file system raises into one RemoteError naming this remote."""
+        try:
+            yield
+        except RemoteError:
+            raise
+        except Exception as exc:
+            raise RemoteError(self._explain(exc, doing)) from exc
+
+    def _explain(self, exc: BaseException, doing: str) -> str:
+        who = f"remote '{self.name}' ({self.url})"
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        names = {c.__name__ for c in type(exc).__mro__}
+        if names & {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionError"} or (
+            isinstance(exc, (ConnectionError, TimeoutError))
+        ):
+            return (
+                f"{who} cannot be reached ({text}); check the URL or endpoint_url "
+                "(gitflowml remote modify) and the network"
+            )
+        if isinstance(exc, PermissionError) or names & {"NoCredentialsError"}:
+            return (
+                f"{who} refused access ({text}); check the credentials: key/secret set with "
+                "'gitflowml remote modify --local', AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                "or the profile"
+            )
+        if isinstance(exc, FileNotFoundError) and "bucket" in text.lower():
+            bucket = self.base.split("/", 1)[0]
+            return f"{who}: bucket '{bucket}' does not exist; create it or fix the URL"
+        if isinstance(exc, ImportError):
+            return f"{who}: the '{self.protocol}' file system is not installed ({text})"
+        action = f" while {doing}" if doing else ""
+        return f"{who} failed{action}: {text}"
+
+    # -- what is there -----------------------------------------------------------------------
+    def has(self, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` exist on the remote."""
+        if not keys:
+            return set()
+        with self.errors("checking which objects it has"):
+            if self.local is not None:
+                return self._has_local(keys)
+            if len(keys) <= FEW_KEYS:
+                with ThreadPoolExecutor(max_workers=min(self.jobs, len(keys))) as pool:
+                    found = list(pool.map(lambda k: self.fs.exists(self._abs(k)), keys))
+                return {k for k, ok in zip(keys, found, strict=True) if ok}
+            listed = self.list_dirs(sorted({posixpath.dirname(k) for k in keys}))
+            return {k for k in keys if k in listed}
+
+    def _has_local(self, keys: Sequence[str]) -> set[str]:
+        assert self.local is not None
+        by_dir: dict[str, list[str]] = {}
+        for key in keys:
+            by_dir.setdefault(posixpath.dirname(key), []).append(key)
+        found: set[str] = set()
+        for directory, wanted in by_dir.items():
+            try:
+                present = set(os.listdir(self.local / directory))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            found.update(k for k in wanted if posixpath.basename(k) in present)
+        return found
+
+    def list_dirs(self, directories: Sequence[str]) -> set[str]:
+        """Every key directly inside the given directories (relative to the root)."""
+        if self.local is not None:
+            out: set[str] = set()
+            for directory in directories:
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    out.update(f"{directory}/{n}" for n in os.listdir(self.local / directory))
+            return out
+
+        def one(directory: str) -> list[str]:
+            try:
+                names = self.fs.ls(self._abs(directory), detail=False)
+            except FileNotFoundError as exc:
+                if "bucket" in str(exc).lower():
+                    raise
+                return []
+            return [f"{directory}/{posixpath.basename(str(n).rstrip('/'))}" for n in names]
+
+        with self.errors("listing objects"), ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            return {k for keys in pool.map(one, directories) for k in keys}
+
+    def list_all(self, under: str = "") -> set[str]:
+        """Every key on the remote (below `under`)."""
+        with self.errors("listing objects"):
+            if self.local is not None:
+                top = self.local / under if under else self.local
+                out: set[str] = set()
+                for dirpath, _dirs, files in os.walk(top):
+                    rel = Path(dirpath).relative_to(self.local).as_posix()
+                    out.update(n if rel == "." else f"{rel}/{n}" for n in files)
+                return {k for k in out if ".tmp-" not in k}
+            try:
+                found = self.fs.find(self._abs(under) if under else self.base)
+            except FileNotFoundError as exc:
+                if "bucket" in str(exc).lower():
+                    raise
+                return set()
+            prefix = self.base.rstrip("/") + "/"
+            return {str(p)[len(prefix) :] for p in found if str(p).startswith(prefix)}
+
+    # -- moving ------------------------------------------------------------------------------
+    def upload(self, pairs: Sequence[tuple[Path, str]], progress: Progress | None = None) -> None:
+        """Copy each local file to its key. Readers never see a partial object."""
+        if not pairs:
+            return
+        with self.errors("uploading"):
+            if self.local is not None:
+                self._each(pairs, self._put_local, progress)
+                return
+            for i in range(0, len(pairs), BATCH):
+                batch = pairs[i : i + BATCH]
+                self.fs.put(
+                    [str(p) for p, _ in batch],
+                    [self._abs(k) for _, k in batch],
+                    batch_size=self.jobs,
+                )
+                if progress:
+                    progress(len(batch), sum(p.stat().st_size for p, _ in batch))
+
+    def _put_local(self, src: Path, key: str) -> int:
+        assert self.local is not None
+        dest = self.local / key
+        tmp = dest.parent / f".tmp-{uuid.uuid4().hex}"
+        try:
+            try:
+                shutil.copyfile(src, tmp)
+            except FileNotFoundError:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return dest.stat().st_size
+
+    def download(self, pairs: Sequence[tuple[str, Path]], progress: Progress | None = None) -> None:
+        """Copy each key to a local path (a temporary name: the caller verifies and publishes)."""
+        if not pairs:
+            return
+        with self.errors("downloading"):
+            if self.local is not None:
+                local = self.local
+
+                def get(key: str, dest: Path) -> int:
+                    shutil.copyfile(local / key, dest)
+                    return dest.stat().st_size
+
+                self._each(pairs, get, progress)
+                return
+            for i in range(0, len(pairs), BATCH):
+                batch = pairs[i : i + BATCH]
+                self.fs.get(
+                    [self._abs(k) for k, _ in batch],
+                    [str(p) for _, p in batch],
+                    batch_size=self.jobs,
+                )
+                if progress:
+                    progress(len(batch), sum(p.stat().st_size for _, p in batch))
+
+    def read(self, key: str) -> bytes:
+        with self.errors("reading"):
+            if self.local is not None:
+                return (self.local / key).read_bytes()
+            return bytes(self.fs.cat_file(self._abs(key)))
+
+    def write(self, key: str, data: bytes) -> None:
+        with self.errors("writing"):
+            if self.local is not None:
+                dest = self.local / key
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.parent / f".tmp-{uuid.uuid4().hex}"
+                tmp.write_bytes(data)
+                os.replace(tmp, dest)
+                return
+            self.fs.pipe_file(self._abs(key), data)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        with self.errors("deleting"):
+            if self.local is not None:
+                for key in keys:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.local / key)
+                return
+            for i in range(0, len(keys), 1000):
+                self.fs.rm([self._abs(k) for k in keys[i : i + 1000]])
+
+    def _each(
+        self, pairs: Sequence[Any], one: Callable[..., int], progress: Progress | None
+    ) -> None:
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            for size in pool.map(lambda pair: one(*pair), pairs):
+                if progress:
+                    progress(1, size)
+
+
+def _filesystem(protocol: str, options: dict[str, str]) -> Any:
+    import fsspec
+
+    opts: dict[str, Any] = {}
+    client_kwargs: dict[str, Any] = {}
+    for key, value in options.items():
+        if protocol in ("s3", "s3a"):
+            key = _S3_ALIASES.get(key, key)
+            if key == "endpoint_url":
+                client_kwargs["endpoint_url"] = value
+                continue
+            if key == "region":
+                client_kwargs["region_name"] = value
+                continue
+        opts[key] = value
+    if protocol in ("s3", "s3a"):
+        if client_kwargs:
+            opts["client_kwargs"] = client_kwargs
+        # fail within seconds, not minutes, when the endpoint is down
+        opts.setdefault(
+            "config_kwargs",
+            {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 10},
+        )
+    return fsspec.filesystem(protocol, skip_instance_cache=True, **opts)
+
+
+def open_remote(config: RemoteConfig, root: Path, jobs: int) -> Remote:
+    return Remote(config, root, jobs)

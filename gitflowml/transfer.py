@@ -1,0 +1,297 @@
+"""push, fetch and pull: move only the objects the other side lacks (SPEC sections 4 and 5).
+
+What is moved: the objects of the data tracked by pointer files and of the cached stage outs
+that pipeline.lock records (`push: false` outs stay local), in the workspace or, with
+`all_branches` / `all_commits`, in those commits too (read from git objects, no checkout).
+A directory counts with its manifest (`.dir`) and every file it lists. File objects travel
+before manifests, so a manifest on a remote means its files are there too. Run-cache
+entries travel with the objects: pushed when every out object they name is on the remote,
+fetched all (they are small).
+
+Fetched objects land under temporary names in the cache and are published only after their
+content hashed to their name, so an interrupted or corrupted download leaves nothing in the
+cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitflowml import hashing, lockfile, pipestatus, pointer, runcache, scm
+from gitflowml.cache import Tracked, local_odb, select
+from gitflowml.errors import ObjectMissingError, RemoteError
+from gitflowml.odb import LocalOdb
+from gitflowml.project import POINTER_SUFFIX, Project
+from gitflowml.remote import Remote, object_key, open_remote, run_key
+
+# (step, files done, files in step, bytes done): steps are "checking", "uploading",
+# "downloading"
+ProgressSink = Callable[[str, int, int, int], None]
+
+
+@dataclass
+class TransferReport:
+    remote: str = ""
+    moved: int = 0  # objects uploaded or downloaded
+    present: int = 0  # objects the other side had already
+    bytes: int = 0
+    runs: int = 0  # run-cache entries moved
+    checked_out: list[str] = field(default_factory=list)  # pull: paths put in the workspace
+
+
+@dataclass(frozen=True)
+class _Need:
+    oid: str
+    is_dir: bool
+    path: str  # a data path that needs it, for messages
+
+    @property
+    def key(self) -> str:
+        return object_key(self.oid, self.is_dir)
+
+
+def remote_of(project: Project, name: str | None, jobs: int | None) -> Remote:
+    return open_remote(project.config.remote(name), project.root, jobs or 4 * project.jobs)
+
+
+# -- what is needed ------------------------------------------------------------------------------
+def _workspace_entries(project: Project, targets: Sequence[str], moving: bool) -> list[Tracked]:
+    """`moving`: for push or fetch, so without `push: false` outs (they never leave)."""
+    found = pipestatus.load(project)
+    by_stage: dict[str, list[Tracked]] = {}
+    if found is not None:
+        lock = lockfile.load_current(*pipestatus.lock_paths(project), durable=False)
+        by_stage = pipestatus.outs_of(found[0], lock)
+        if moving:
+            local_only = {o.path for s in found[0].stages.values() for o in s.outs if not o.push}
+            by_stage = {
+                n: [t for t in ts if t.target not in local_only] for n, ts in by_stage.items()
+            }
+    extra = [t for ts in by_stage.values() for t in ts]
+    return select(project, targets, extra=extra, groups=by_stage)
+
+
+def _history_entries(project: Project, all_branches: bool, all_commits: bool) -> list[Tracked]:
+    revs = scm.revisions(project.root, all_branches, all_commits)
+
+    def wanted(path: str) -> bool:
+        return path.endswith(POINTER_SUFFIX) or path == lockfile.LOCK_FILE
+
+    out: list[Tracked] = []
+    for rev, path, data in scm.files_at(project.root, revs, wanted):
+        shown = f"{rev[:8]}:{path}"
+        text = data.decode("utf-8", "replace")
+        if path == lockfile.LOCK_FILE:
+            lock = lockfile.loads(text, shown)
+            out.extend(pipestatus.as_tracked(e) for s in lock.stages.values() for e in s.outs)
+        else:
+            ptr = pointer.loads(text, shown)
+            target = (Path(path).parent / ptr.path).as_posix()
+            out.append(Tracked(path, target, ptr))
+    return out
+
+
+def scope_entries(
+    project: Project, targets: Sequence[str], all_branches: bool, all_commits: bool, moving: bool
+) -> list[Tracked]:
+    entries = _workspace_entries(project, targets, moving)
+    if all_branches or all_commits:
+        entries += _history_entries(project, all_branches, all_commits)
+    return entries
+
+
+def top_needs(entries: Sequence[Tracked]) -> dict[str, _Need]:
+    needs: dict[str, _Need] = {}
+    for entry in entries:
+        need = _Need(entry.pointer.oid, entry.pointer.is_dir, entry.target)
+        needs.setdefault(need.key, need)
+    return needs
+
+
+def files_of(odb: LocalOdb, needs: dict[str, _Need]) -> dict[str, _Need]:
+    """The file objects the directories among `needs` list (their manifests must be local)."""
+    files: dict[str, _Need] = {}
+    for need in needs.values():
+        if not need.is_dir:
+            continue
+        manifest = odb.read_manifest(need.oid)
+        for row in manifest.entries:
+            sub = _Need(row.oid, False, f"{need.path}/{row.relpath}")
+            files.setdefault(sub.key, sub)
+    return files
+
+
+# -- push ----------------------------------------------------------------------------------------
+def push(
+    project: Project,
+    targets: Sequence[str] = (),
+    remote: str | None = None,
+    jobs: int | None = None,
+    all_branches: bool = False,
+    all_commits: bool = False,
+    on_progress: ProgressSink | None = None,
+) -> TransferReport:
+    target = remote_of(project, remote, jobs)
+    odb = local_odb(project)
+    tops = top_needs(scope_entries(project, targets, all_branches, all_commits, moving=True))
+    for need in tops.values():
+        if need.is_dir and not odb.exists(need.oid, is_dir=True):
+            raise ObjectMissingError(
+                f"the cache lacks the directory manifest of {need.path} ({need.oid}); "
+                f"nothing was pushed; run 'gitflowml fetch' or re-add {need.path}"
+            )
+    files = {k: n for k, n in tops.items() if not n.is_dir}
+    files.update(files_of(odb, tops))
+    lacking = odb.missing({n.oid for n in files.values()})
+    if lacking:
+        example = next(n for n in files.values() if n.oid in lacking)
+        raise ObjectMissingError(
+            f"the cache lacks {len(lacking)} object(s), e.g. of {example.path}; nothing was "
+            f"pushed; run 'gitflowml checkout' to see what is missing, or fetch it first"
+        )
+    dirs = {k: n for k, n in tops.items() if n.is_dir}
+    report = TransferReport(remote=target.name)
+    keys = sorted(files) + sorted(dirs)
+    _say(on_progress, "checking", 0, len(keys), 0)
+    present = target.has(keys)
+    report.present = len(present)
+    todo_files = [(odb.path(files[k].oid), k) for k in sorted(files) if k not in present]
+    todo_dirs = [(odb.path(dirs[k].oid, True), k) for k in sorted(dirs) if k not in present]
+    total = len(todo_files) + len(todo_dirs)
+    counter = _Counter(on_progress, "uploading", total)
+    target.upload(todo_files, counter)
+    target.upload(todo_dirs, counter)  # after their files: a manifest there means complete
+    report.moved, report.bytes = total, counter.bytes
+    report.runs = _push_runs(project, target, set(keys))
+    return report
+
+
+def _push_runs(project: Project, target: Remote, on_remote: set[str]) -> int:
+    """Push run-cache entries whose every out object is on the remote now."""
+    local = runcache.keys(project.cache_dir)
+    if not local:
+        return 0
+    wanted = []
+    for key in local:
+        outs = runcache.get(project.cache_dir, key)
+        if outs and all(object_key(o.oid, o.nfiles is not None) in on_remote for o in outs):
+            wanted.append(run_key(key))
+    there = target.has(wanted)
+    todo = [k for k in wanted if k not in there]
+    target.upload([(project.cache_dir / k, k) for k in todo])
+    return len(todo)
+
+
+# -- fetch ---------------------------------------------------------------------------------------
+def fetch(
+    project: Project,
+    targets: Sequence[str] = (),
+    remote: str | None = None,
+    jobs: int | None = None,
+    all_branches: bool = False,
+    all_commits: bool = False,
+    on_progress: ProgressSink | None = None,
+) -> TransferReport:
+    source = remote_of(project, remote, jobs)
+    odb = local_odb(project)
+    tops = top_needs(scope_entries(project, targets, all_branches, all_commits, moving=True))
+    report = TransferReport(remote=source.name)
+    # manifests first: they say which files a directory needs
+    manifests = {k: n for k, n in tops.items() if n.is_dir and not odb.exists(n.oid, True)}
+    _download(source, odb, manifests, report, on_progress)
+    files = {k: n for k, n in tops.items() if not n.is_dir}
+    files.update(files_of(odb, tops))
+    lacking = odb.missing({n.oid for n in files.values()})
+    dir_tops = sum(1 for n in tops.values() if n.is_dir)
+    report.present = dir_tops - len(manifests) + len(files) - len(lacking)
+    todo = {k: n for k, n in files.items() if n.oid in lacking}
+    _download(source, odb, todo, report, on_progress)
+    report.runs = _fetch_runs(project, source)
+    return report
+
+
+def _download(
+    source: Remote,
+    odb: LocalOdb,
+    needs: dict[str, _Need],
+    report: TransferReport,
+    on_progress: ProgressSink | None,
+) -> None:
+    if not needs:
+        return
+    keys = sorted(needs)
+    _say(on_progress, "checking", 0, len(keys), 0)
+    there = source.has(keys)
+    absent = [k for k in keys if k not in there]
+    if absent:
+        need = needs[absent[0]]
+        raise RemoteError(
+            f"remote '{source.name}' lacks {len(absent)} object(s) needed here, e.g. "
+            f"{need.key} of {need.path}; push it from a clone that has it"
+        )
+    pairs = [(k, odb.tmp_path()) for k in keys]
+    counter = _Counter(on_progress, "downloading", len(pairs))
+    try:
+        source.download(pairs, counter)
+        for key, tmp in pairs:
+            need = needs[key]
+            if not odb.adopt(tmp, need.oid, need.is_dir):
+                raise RemoteError(
+                    f"object {key} on remote '{source.name}' (for {need.path}) is corrupt: its "
+                    "content does not match its hash; it was not stored. Push it again from "
+                    "a clone with a good copy"
+                )
+    finally:
+        for _key, tmp in pairs:  # anything not adopted (interrupted, corrupt) goes
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    report.moved += len(pairs)
+    report.bytes += counter.bytes
+
+
+def _fetch_runs(project: Project, source: Remote) -> int:
+    remote_keys = [k for k in source.list_all(runcache.RUNS_DIR) if k.count("/") == 2]
+    have = {run_key(k) for k in runcache.keys(project.cache_dir)}
+    moved = 0
+    for key in sorted(set(remote_keys) - have):
+        name = key.split("/", 1)[1].replace("/", "")
+        if hashing.is_oid(name) and runcache.put_raw(project.cache_dir, name, source.read(key)):
+            moved += 1
+    return moved
+
+
+def pull(
+    project: Project,
+    targets: Sequence[str] = (),
+    remote: str | None = None,
+    jobs: int | None = None,
+    all_branches: bool = False,
+    all_commits: bool = False,
+    force: bool = False,
+    on_progress: ProgressSink | None = None,
+) -> TransferReport:
+    from gitflowml.checkout import checkout
+
+    report = fetch(project, targets, remote, jobs, all_branches, all_commits, on_progress)
+    report.checked_out = list(checkout(project, targets, force).restored)
+    return report
+
+
+# -- progress ------------------------------------------------------------------------------------
+def _say(sink: ProgressSink | None, step: str, done: int, total: int, nbytes: int) -> None:
+    if sink is not None:
+        sink(step, done, total, nbytes)
+
+
+class _Counter:
+    def __init__(self, sink: ProgressSink | None, step: str, total: int) -> None:
+        self.sink, self.step, self.total = sink, step, total
+        self.done = self.bytes = 0
+
+    def __call__(self, files: int, nbytes: int) -> None:
+        self.done += files
+        self.bytes += nbytes
+        _say(self.sink, self.step, self.done, self.total, self.bytes)
