@@ -54,7 +54,11 @@ class _Need:
 
 
 def remote_of(project: Project, name: str | None, jobs: int | None) -> Remote:
-    return open_remote(project.config.remote(name), project.root, jobs or 4 * project.jobs)
+    """The remote; by default as many transfers at once as hashing threads for a directory
+    (the disk is the limit), four times that for anything over a network."""
+    config = project.config.remote(name)
+    local = "://" not in config.url or config.url.startswith("file://")
+    return open_remote(config, project.root, jobs or (1 if local else 4) * project.jobs)
 
 
 # -- what is needed ------------------------------------------------------------------------------

@@ -13,9 +13,11 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gitflowml import remote as remote_mod
 from tests.conftest import Repo, Run, git
 
 MOTO = str(Path(sys.executable).parent / "moto_server")
@@ -93,7 +95,7 @@ def bucket(s3_endpoint: str) -> str:
     return name
 
 
-DATA = {
+DATA: dict[str, Any] = {
     "data": {"a.csv": "x,y\n1,2\n", "b.csv": "x,y\n3,4\n", "sub": {"c.bin": b"\x00\x01" * 500}},
     "model.bin": b"weights" * 100,
 }
@@ -212,20 +214,19 @@ def test_an_interrupted_push_leaves_no_partial_object(
 ) -> None:
     store = tmp_path / "store"
     run("remote", "add", "-d", "store", str(store))
-    real_copy = shutil.copyfile
-    calls = []
+    real_copy = remote_mod._copy
+    calls: list[str] = []
 
-    def failing_copy(src: str, dst: str) -> str:
-        if len(calls) >= 2 and Path(dst).parent.is_dir():  # a few bytes, then the disk fails
+    def failing_copy(src: str, dst: str) -> int:
+        if len(calls) >= 2:  # a few bytes of the third object, then the disk fails
             Path(dst).write_bytes(Path(src).read_bytes()[:3])
             raise OSError(5, "Input/output error")
-        copied = str(real_copy(src, dst))
         calls.append(src)
-        return copied
+        return real_copy(src, dst)
 
-    monkeypatch.setattr(shutil, "copyfile", failing_copy)
+    monkeypatch.setattr(remote_mod, "_copy", failing_copy)
     assert "Input/output error" in run("push", code=1).stderr
-    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    monkeypatch.setattr(remote_mod, "_copy", real_copy)
     for path in store.rglob("*"):
         if path.is_file():
             assert ".tmp-" not in path.name
