@@ -121,6 +121,7 @@ def repro(
     keep_going: bool = False,
     wait: float | None = None,
     run_cache: bool = True,
+    pull: bool = False,
     on_event: Callable[[str], None] | None = None,
     on_output: Callable[[str, str], None] | None = None,
     project: Project | None = None,
@@ -142,6 +143,7 @@ def repro(
         keep_going,
         wait,
         run_cache,
+        pull,
     )
     report = runner.run(_project(project), options, on_event, on_output)
     if report.failed:

@@ -168,6 +168,11 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
     help="Give up after SECONDS if another repro holds the repository.",
 )
 @click.option(
+    "--pull",
+    is_flag=True,
+    help="First fetch what the stages need and the outs of stages that will be skipped.",
+)
+@click.option(
     "--no-run-cache",
     is_flag=True,
     help="Run stages even when an earlier identical run's outputs are cached.",
@@ -184,6 +189,7 @@ def repro(
     keep_going: bool,
     wait: float | None,
     no_run_cache: bool,
+    pull: bool,
 ) -> None:
     """Run the stages whose code, data or params changed, in dependency order."""
     from gitflowml import api, render
@@ -204,6 +210,7 @@ def repro(
         keep_going=keep_going,
         wait=wait,
         run_cache=not no_run_cache,
+        pull=pull,
         on_event=event,
         on_output=output,
         project=_project(ctx),

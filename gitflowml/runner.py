@@ -54,6 +54,7 @@ class ReproOptions:
     keep_going: bool = False
     wait: float | None = None
     run_cache: bool = True
+    pull: bool = False  # fetch what the stages need, and outs of skipped stages, first
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,13 @@ def run(
     pipeline, graph = found
     _check_not_added(project, pipeline)
     with repolock.hold(project.dot_dir, options.wait, say):
+        if options.pull:
+            from gitflowml import transfer
+
+            lock = lockfile.load_current(*pipestatus.lock_paths(project))
+            chosen = [pipeline.stages[n] for n in select(pipeline, graph, options)]
+            moved = transfer.prefetch_for_repro(project, chosen, lock)
+            say(f"Fetched {moved} objects from the remote")
         return _Run(project, pipeline, graph, options, say, on_output).go()
 
 
@@ -287,6 +295,11 @@ class _Run:
         if outs is None or {e.path for e in outs} != {o.path for o in stage.outs}:
             return False
         tracked = [pipestatus.as_tracked(e) for e in outs]
+        if self.options.pull:  # the entry came from the remote: so may its objects
+            from gitflowml import transfer
+
+            remote = transfer.remote_of(self.project, None, None)
+            transfer.fetch_entries(self.project, remote, tracked, lenient=True)
         try:
             self._prepare_outs(stage)
             checkout_entries(self.project, tracked, True, self.scanner)

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitflowml import hashing, lockfile, pipestatus, pointer, runcache, scm
-from gitflowml.cache import Tracked, local_odb, select
+from gitflowml.cache import Tracked, local_odb, open_state, select
 from gitflowml.errors import ObjectMissingError, RemoteError
 from gitflowml.odb import LocalOdb
+from gitflowml.pipeline_model import Stage
 from gitflowml.project import POINTER_SUFFIX, Project
 from gitflowml.remote import Remote, object_key, open_remote, run_key
 
@@ -62,6 +63,14 @@ def remote_of(project: Project, name: str | None, jobs: int | None) -> Remote:
 
 
 # -- what is needed ------------------------------------------------------------------------------
+def _local_only(project: Project) -> set[str]:
+    """Paths of outs marked `push: false` in pipeline.yaml."""
+    found = pipestatus.load(project)
+    if found is None:
+        return set()
+    return {o.path for s in found[0].stages.values() for o in s.outs if not o.push}
+
+
 def _workspace_entries(project: Project, targets: Sequence[str], moving: bool) -> list[Tracked]:
     """`moving`: for push or fetch, so without `push: false` outs (they never leave)."""
     found = pipestatus.load(project)
@@ -147,6 +156,9 @@ def push(
                 f"the cache lacks the directory manifest of {need.path} ({need.oid}); "
                 f"nothing was pushed; run 'gitflowml fetch' or re-add {need.path}"
             )
+    if not targets:  # earlier runs' outs go with their run-cache entries
+        for key, need in _run_cache_needs(project, odb).items():
+            tops.setdefault(key, need)
     files = {k: n for k, n in tops.items() if not n.is_dir}
     files.update(files_of(odb, tops))
     lacking = odb.missing({n.oid for n in files.values()})
@@ -171,6 +183,26 @@ def push(
     report.moved, report.bytes = total, counter.bytes
     report.runs = _push_runs(project, target, set(keys))
     return report
+
+
+def _run_cache_needs(project: Project, odb: LocalOdb) -> dict[str, _Need]:
+    """The out objects of every run-cache entry whose objects are all in the local cache."""
+    needs: dict[str, _Need] = {}
+    local_only = _local_only(project)
+    for key in runcache.keys(project.cache_dir):
+        outs = runcache.get(project.cache_dir, key) or ()
+        if any(o.path in local_only for o in outs):
+            continue  # push: false outs never leave, nor do entries naming them
+        entry_needs = [_Need(o.oid, o.nfiles is not None, o.path) for o in outs]
+        dirs = [n for n in entry_needs if n.is_dir]
+        if not all(odb.exists(n.oid, True) for n in dirs):
+            continue
+        files = [n for n in entry_needs if not n.is_dir]
+        files += files_of(odb, {n.key: n for n in dirs}).values()
+        if odb.missing({n.oid for n in files}):
+            continue  # gone from this cache (gc): the entry stays here
+        needs.update((n.key, n) for n in entry_needs)
+    return needs
 
 
 def _push_runs(project: Project, target: Remote, on_remote: set[str]) -> int:
@@ -200,21 +232,74 @@ def fetch(
     on_progress: ProgressSink | None = None,
 ) -> TransferReport:
     source = remote_of(project, remote, jobs)
+    entries = scope_entries(project, targets, all_branches, all_commits, moving=True)
+    report = fetch_entries(project, source, entries, on_progress)
+    report.runs = _fetch_runs(project, source)
+    return report
+
+
+def fetch_entries(
+    project: Project,
+    source: Remote,
+    entries: Sequence[Tracked],
+    on_progress: ProgressSink | None = None,
+    lenient: bool = False,
+) -> TransferReport:
+    """Download what `entries` need and the cache lacks. `lenient`: skip what the remote
+    does not have (repro --pull runs those stages instead) rather than failing."""
     odb = local_odb(project)
-    tops = top_needs(scope_entries(project, targets, all_branches, all_commits, moving=True))
+    tops = top_needs(entries)
     report = TransferReport(remote=source.name)
     # manifests first: they say which files a directory needs
     manifests = {k: n for k, n in tops.items() if n.is_dir and not odb.exists(n.oid, True)}
-    _download(source, odb, manifests, report, on_progress)
-    files = {k: n for k, n in tops.items() if not n.is_dir}
-    files.update(files_of(odb, tops))
+    _download(source, odb, manifests, report, on_progress, lenient)
+    known = {k: n for k, n in tops.items() if not n.is_dir or odb.exists(n.oid, True)}
+    files = {k: n for k, n in known.items() if not n.is_dir}
+    files.update(files_of(odb, known))
     lacking = odb.missing({n.oid for n in files.values()})
     dir_tops = sum(1 for n in tops.values() if n.is_dir)
     report.present = dir_tops - len(manifests) + len(files) - len(lacking)
     todo = {k: n for k, n in files.items() if n.oid in lacking}
-    _download(source, odb, todo, report, on_progress)
-    report.runs = _fetch_runs(project, source)
+    _download(source, odb, todo, report, on_progress, lenient)
     return report
+
+
+def prefetch_for_repro(project: Project, stages: Sequence[Stage], lock: lockfile.Lock) -> int:
+    """repro --pull: fetch the run-cache entries, the data tracked by pointer files that
+    the stages read, and the recorded outs of the stages, from the default remote; put the
+    ones missing from the workspace there, so stages whose outs were only on the remote are
+    up to date instead of run again. Returns how many objects were downloaded."""
+    from gitflowml.checkout import checkout_entries
+    from gitflowml.workspace import Scanner
+
+    source = remote_of(project, None, None)
+    deps = {d for s in stages for d in s.deps if "://" not in d}
+    wanted = [
+        t
+        for t in select(project, ())
+        if any(t.target == d or t.target.startswith(d.rstrip("/") + "/") for d in deps)
+    ]
+    outs = {o.path for s in stages for o in s.outs if o.cache}
+    for stage in stages:
+        entry = lock.stages.get(stage.name)
+        if entry is not None:
+            wanted += [pipestatus.as_tracked(e) for e in entry.outs if e.path in outs]
+    report = fetch_entries(project, source, wanted, lenient=True)
+    _fetch_runs(project, source)
+    odb = local_odb(project)
+    restorable = [
+        t
+        for t in wanted
+        if not (project.root / t.target).exists() and odb.exists(t.pointer.oid, t.pointer.is_dir)
+    ]
+    if restorable:
+        state = open_state(project)
+        try:
+            with contextlib.suppress(ObjectMissingError):
+                checkout_entries(project, restorable, False, Scanner(state, project.jobs))
+        finally:
+            state.close()
+    return report.moved
 
 
 def _download(
@@ -223,6 +308,7 @@ def _download(
     needs: dict[str, _Need],
     report: TransferReport,
     on_progress: ProgressSink | None,
+    lenient: bool = False,
 ) -> None:
     if not needs:
         return
@@ -230,7 +316,9 @@ def _download(
     _say(on_progress, "checking", 0, len(keys), 0)
     there = source.has(keys)
     absent = [k for k in keys if k not in there]
-    if absent:
+    if absent and lenient:
+        keys = [k for k in keys if k in there]
+    elif absent:
         need = needs[absent[0]]
         raise RemoteError(
             f"remote '{source.name}' lacks {len(absent)} object(s) needed here, e.g. "

@@ -377,3 +377,39 @@ def test_gc(tracked: Repo, run: Run, tmp_path: Path) -> None:
     err = run("checkout", code=1).stderr
     assert "model.bin" in err
     assert "lacks 1 object(s)" in run("pull", code=1).stderr  # gone from the remote too
+
+
+# -- repro --pull -------------------------------------------------------------------------------
+def test_repro_pull_brings_what_stages_need(project: Repo, run: Run, tmp_path: Path) -> None:
+    project.gen(
+        {
+            "raw": {"a.txt": "alpha\n", "b.txt": "beta\n"},
+            "params.yaml": "n: 1\n",
+            "pipeline.yaml": (
+                "stages:\n  count:\n    cmd: cat raw/*.txt | wc -l > count.txt && echo ${n} >> "
+                "count.txt && echo ran >> runs.log\n    deps: [raw]\n    params: [n]\n"
+                "    outs: [count.txt]\n"
+            ),
+        }
+    )
+    run("add", "raw")
+    run("repro")
+    project.gen({"params.yaml": "n: 2\n"})
+    run("repro")
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    run("push")
+    project.git("add", "-A")
+    project.git("commit", "-qm", "ran twice")
+    clone = _clone(project, tmp_path)
+    os.chdir(clone.root)
+    run("init")
+    result = run("repro", "--pull")
+    assert "Stage 'count' is up to date" in result.stdout  # its out came from the remote
+    assert (clone.root / "count.txt").read_text() == "2\n2\n"
+    assert (clone.root / "raw" / "a.txt").read_text() == "alpha\n"
+    assert (clone.root / "runs.log").read_text() == "ran\nran\n"  # as committed: not run
+    clone.gen({"params.yaml": "n: 1\n"})
+    result = run("repro", "--pull")
+    assert "Restored stage 'count' from the run-cache" in result.stdout
+    assert (clone.root / "count.txt").read_text() == "2\n1\n"
+    assert (clone.root / "runs.log").read_text() == "ran\nran\n"  # never ran here
