@@ -132,7 +132,15 @@ class Remote:
                 with ThreadPoolExecutor(max_workers=min(self.jobs, len(keys))) as pool:
                     found = list(pool.map(lambda k: self.fs.exists(self._abs(k)), keys))
                 return {k for k, ok in zip(keys, found, strict=True) if ok}
-            listed = self.list_dirs(sorted({posixpath.dirname(k) for k in keys}))
+            dirs = sorted({posixpath.dirname(k) for k in keys})
+            # estimate the remote's size from one directory, as DVC does: a small remote is
+            # listed whole (one request per 1,000 objects), a large one by directory
+            sample = self.list_dirs(dirs[:1])
+            estimate = len(sample) * 256
+            if estimate // 1000 + 1 <= max(1, len(dirs) // self.jobs):
+                listed = self.list_all()
+            else:
+                listed = sample | self.list_dirs(dirs[1:])
             return {k for k in keys if k in listed}
 
     def _has_local(self, keys: Sequence[str]) -> set[str]:
