@@ -147,6 +147,14 @@ class LocalOdb:
                 os.unlink(tmp)
             raise
 
+    def put_verified(self, data: bytes, oid: str, is_dir: bool = False) -> bool:
+        """Store `data` as object `oid` if it hashes to `oid`; False (nothing stored) if not."""
+        if hashing.hash_bytes(data) != oid:
+            return False
+        if not self.exists(oid, is_dir):
+            self._write_new(oid, (data,), is_dir)
+        return True
+
     def tmp_path(self) -> Path:
         """A fresh temporary name inside the cache (same file system as its objects)."""
         return Path(self._tmp())

@@ -258,6 +258,17 @@ class Remote:
                 if progress:
                     progress(len(batch), sum(p.stat().st_size for _, p in batch))
 
+    def read_small(self, key: str) -> bytes | None:
+        """A local remote's object in one read if it is small (else None: copy it)."""
+        assert self.local is not None
+        with self.errors("reading"):
+            fd = os.open(self.local / key, os.O_RDONLY)
+            try:
+                data = os.read(fd, _SMALL + 1)
+            finally:
+                os.close(fd)
+        return data if len(data) <= _SMALL else None
+
     def read(self, key: str) -> bytes:
         with self.errors("reading"):
             if self.local is not None:

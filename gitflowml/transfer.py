@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -324,8 +325,10 @@ def _download(
             f"remote '{source.name}' lacks {len(absent)} object(s) needed here, e.g. "
             f"{need.key} of {need.path}; push it from a clone that has it"
         )
+    counter = _Counter(on_progress, "downloading", len(keys))
+    if source.local is not None:  # read each small object once, verify it in memory
+        keys = _fetch_small_local(source, odb, needs, keys, counter)
     pairs = [(k, odb.tmp_path()) for k in keys]
-    counter = _Counter(on_progress, "downloading", len(pairs))
     try:
         source.download(pairs, counter)
         for key, tmp in pairs:
@@ -340,8 +343,37 @@ def _download(
         for _key, tmp in pairs:  # anything not adopted (interrupted, corrupt) goes
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-    report.moved += len(pairs)
+    report.moved += counter.done
     report.bytes += counter.bytes
+
+
+def _fetch_small_local(
+    source: Remote, odb: LocalOdb, needs: dict[str, _Need], keys: list[str], counter: _Counter
+) -> list[str]:
+    """Store the small objects of a directory remote straight from memory, verified; return
+    the keys left for copying (large ones)."""
+
+    def one(key: str) -> tuple[str, int | None]:
+        data = source.read_small(key)
+        if data is None:
+            return key, None
+        need = needs[key]
+        if not odb.put_verified(data, need.oid, need.is_dir):
+            raise RemoteError(
+                f"object {key} on remote '{source.name}' (for {need.path}) is corrupt: its "
+                "content does not match its hash; it was not stored. Push it again from "
+                "a clone with a good copy"
+            )
+        return key, len(data)
+
+    left = []
+    with ThreadPoolExecutor(max_workers=source.jobs) as pool:
+        for key, size in pool.map(one, keys):
+            if size is None:
+                left.append(key)
+            else:
+                counter(1, size)
+    return left
 
 
 def _fetch_runs(project: Project, source: Remote) -> int:
