@@ -328,9 +328,10 @@ class _Progress:
 
     def __init__(self) -> None:
         self.shown = False
+        self.tty = sys.stderr.isatty()
 
     def __call__(self, step: str, done: int, total: int, nbytes: int) -> None:
-        if not sys.stderr.isatty():
+        if not self.tty:
             return
         size = f", {nbytes / 2**20:.1f} MiB" if nbytes else ""
         click.echo(f"\r{step}: {done}/{total} files{size}\033[K", err=True, nl=False)
