@@ -94,9 +94,9 @@ def main() -> int:
             shutil.copytree(a.source, data)
         else:
             for i in range(a.files):
-                d = data / f"d{i // 100:03d}"
-                d.mkdir(parents=True, exist_ok=True)
-                (d / f"f{i:05d}.bin").write_bytes(os.urandom(4096))
+                sub = data / f"d{i // 100:03d}"
+                sub.mkdir(parents=True, exist_ok=True)
+                (sub / f"f{i:05d}.bin").write_bytes(os.urandom(4096))
         nfiles = sum(1 for p in data.rglob("*") if p.is_file())
         repos = {}
         for tool in ("gitflowml", "dvc"):

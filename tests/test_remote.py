@@ -413,3 +413,52 @@ def test_repro_pull_brings_what_stages_need(project: Repo, run: Run, tmp_path: P
     assert "Restored stage 'count' from the run-cache" in result.stdout
     assert (clone.root / "count.txt").read_text() == "2\n1\n"
     assert (clone.root / "runs.log").read_text() == "ran\nran\n"  # never ran here
+
+
+def test_push_a_target_and_an_aws_profile(
+    tracked: Repo, run: Run, bucket: str, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws = Path(os.environ["HOME"]) / ".aws"
+    aws.mkdir(exist_ok=True)
+    (aws / "credentials").write_text(
+        "[team]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws / "credentials"))
+    run("remote", "add", "-d", "s3r", f"s3://{bucket}/profile")
+    run("remote", "modify", "s3r", "endpoint_url", s3_endpoint)
+    run("remote", "modify", "s3r", "profile", "team")
+    assert run("push", "model.bin").stdout == "1 uploaded, 0 already present\n"
+    assert run("push", "-j", "2").stdout == "4 uploaded, 1 already present\n"
+
+
+def test_an_interrupted_fetch_leaves_only_whole_objects(
+    tracked: Repo, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitflowml import hashing
+
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    run("push")
+    tracked.git("add", "-A")
+    tracked.git("commit", "-qm", "remote")
+    os.chdir(_clone(tracked, tmp_path).root)
+    run("init")
+    real_read = remote_mod.Remote.read_small
+    reads: list[str] = []
+
+    def failing_read(self: remote_mod.Remote, key: str) -> bytes | None:
+        if len(reads) >= 2:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the transfer
+        reads.append(key)
+        return real_read(self, key)
+
+    monkeypatch.setattr(remote_mod.Remote, "read_small", failing_read)
+    assert run("fetch", code=130).stderr.startswith("error: interrupted")
+    cache = Path(".gitflowml/cache")
+    objects = [p for p in cache.rglob("*") if p.is_file()]
+    assert len(objects) <= 3
+    for path in objects:
+        assert path.parent.name != "tmp"
+        if path.suffix != ".dir":
+            assert hashing.hash_bytes(path.read_bytes()) == path.parent.name + path.name
+    monkeypatch.setattr(remote_mod.Remote, "read_small", real_read)
+    assert "downloaded" in run("pull").stdout
