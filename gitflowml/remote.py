@@ -30,6 +30,7 @@ from gitflowml.config import RemoteConfig
 from gitflowml.errors import RemoteError
 
 RUNS_DIR = "runs"
+CHUNK = 128  # files per thread-pool task for directory remotes: amortises the pool's cost
 FEW_KEYS = 64  # up to this many keys are checked one by one; more: list their directories
 BATCH = 256  # files per fsspec put/get call (s3fs runs each call's files concurrently)
 _S3_ALIASES = {
@@ -301,10 +302,15 @@ class Remote:
     def _each(
         self, pairs: Sequence[Any], one: Callable[..., int], progress: Progress | None
     ) -> None:
+        def chunk(part: Sequence[Any]) -> int:
+            return sum(one(*pair) for pair in part)
+
+        step = max(1, min(CHUNK, len(pairs) // (4 * self.jobs) or 1))
+        parts = [pairs[i : i + step] for i in range(0, len(pairs), step)]
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            for size in pool.map(lambda pair: one(*pair), pairs):
+            for part, size in zip(parts, pool.map(chunk, parts), strict=True):
                 if progress:
-                    progress(1, size)
+                    progress(len(part), size)
 
 
 _TOKEN = uuid.uuid4().hex[:12]

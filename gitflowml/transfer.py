@@ -366,13 +366,19 @@ def _fetch_small_local(
             )
         return key, len(data)
 
+    def chunk(part: list[str]) -> list[tuple[str, int | None]]:
+        return [one(key) for key in part]
+
+    step = max(1, min(128, len(keys) // (4 * source.jobs) or 1))
+    parts = [keys[i : i + step] for i in range(0, len(keys), step)]
     left = []
     with ThreadPoolExecutor(max_workers=source.jobs) as pool:
-        for key, size in pool.map(one, keys):
-            if size is None:
-                left.append(key)
-            else:
-                counter(1, size)
+        for results in pool.map(chunk, parts):
+            for key, size in results:
+                if size is None:
+                    left.append(key)
+                else:
+                    counter(1, size)
     return left
 
 
