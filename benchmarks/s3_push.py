@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """`push` of many small files to a moto S3 server on 127.0.0.1: gitflowml vs DVC, interleaved.
 
-    python benchmarks/s3_push.py --moto .venv/bin/moto_server --gitflowml .venv-bench/bin/gitflowml \\
-        --dvc /tmp/dvc-venv/bin/dvc [--files 20000] [--runs 3] [--source DIR]
+    python benchmarks/s3_push.py --moto .venv/bin/moto_server \\
+        --gitflowml .venv-bench/bin/gitflowml --dvc /tmp/dvc-venv/bin/dvc \\
+        [--files 20000] [--runs 3] [--source DIR]
 
 DVC needs its S3 support (`pip install 'dvc[s3]'` in its own venv). Each round pushes to a
 fresh prefix of one bucket, so every push uploads everything. Stdlib only; the server is
@@ -127,9 +128,9 @@ def main() -> int:
         print(f"| push {nfiles} files to moto S3 | gitflowml | DVC | DVC/gitflowml |")
         print("|---|---|---|---|")
         print(
-            f"| median s (min–max) | {g:.2f} ({min(samples['gitflowml']):.2f}–"
-            f"{max(samples['gitflowml']):.2f}) | {d:.2f} ({min(samples['dvc']):.2f}–"
-            f"{max(samples['dvc']):.2f}) | {d / g:.2f}× |"
+            f"| median s (min-max) | {g:.2f} ({min(samples['gitflowml']):.2f}-"
+            f"{max(samples['gitflowml']):.2f}) | {d:.2f} ({min(samples['dvc']):.2f}-"
+            f"{max(samples['dvc']):.2f}) | {d / g:.2f}x |"
         )
         print(f"| objects/s | {nfiles / g:.0f} | {nfiles / d:.0f} | |")
     finally:
