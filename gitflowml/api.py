@@ -19,7 +19,10 @@ from gitflowml.project import DOT_DIR, Project
 if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.config import RemoteConfig
     from gitflowml.gc import GcReport
+    from gitflowml.githooks import InstallReport
+    from gitflowml.lineage import Node, RecordResult
     from gitflowml.repro import StageStatus
+    from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
     from gitflowml.transfer import ProgressSink, TransferReport
 
@@ -122,6 +125,8 @@ def repro(
     wait: float | None = None,
     run_cache: bool = True,
     pull: bool = False,
+    commit: bool = False,
+    message: str | None = None,
     on_event: Callable[[str], None] | None = None,
     on_output: Callable[[str, str], None] | None = None,
     project: Project | None = None,
@@ -129,9 +134,18 @@ def repro(
     """Run the stale stages of pipeline.yaml (and what they need), `jobs` at a time.
     Raises StageFailedError naming the stages that failed; finished stages keep their
     lock entries either way. `on_event` gets progress lines; `on_output` gets each line a
-    stage prints when several run at once (else they print straight to our stdout)."""
+    stage prints when several run at once (else they print straight to our stdout).
+    `commit`: then commit the results (lock, pointers, `cache: false` outs, .gitignore)
+    with `message` and attach the run records as a note; refused up front when unrelated
+    files are staged."""
     from gitflowml import runner
     from gitflowml.errors import StageFailedError
+
+    proj = _project(project)
+    if commit:
+        from gitflowml import gitcommit
+
+        gitcommit.check_nothing_unrelated_staged(proj)
 
     options = runner.ReproOptions(
         tuple(targets),
@@ -145,12 +159,17 @@ def repro(
         run_cache,
         pull,
     )
-    report = runner.run(_project(project), options, on_event, on_output)
+    report = runner.run(proj, options, on_event, on_output)
     if report.failed:
         shown = "; ".join(f"stage '{r.name}' {r.message}" for r in report.failed)
         raise StageFailedError(
             f"{shown}; fix it and run 'gitflowml repro' again (finished stages are kept)"
         )
+    if commit and not dry:
+        from gitflowml import gitcommit
+
+        ran = [r.name for r in report.results if r.outcome in ("ran", "restored")]
+        report.commit = gitcommit.commit_results(proj, ran, message)
     return report
 
 
@@ -184,6 +203,40 @@ def checkout(
     from gitflowml import checkout as checkout_mod
 
     return checkout_mod.checkout(_project(project), targets, force=force)
+
+
+# -- lineage -----------------------------------------------------------------------------------
+def record(rev: str = "HEAD", *, project: Project | None = None) -> RecordResult:
+    """Attach pending run records whose outs match `rev`'s pipeline.lock to `rev`."""
+    from gitflowml import lineage
+
+    proj = _project(project)
+    return lineage.record(proj.root, proj.dot_dir, rev)
+
+
+def lineage_of(path: str, rev: str = "HEAD", *, project: Project | None = None) -> Node:
+    """How `path` came to be as of `rev`, recursively."""
+    from gitflowml import lineage
+
+    proj = _project(project)
+    return lineage.trace(proj.root, proj.relpath(path), rev)
+
+
+def log(
+    target: str | None = None, *, limit: int | None = None, project: Project | None = None
+) -> list[LogEntry]:
+    """Run records from the notes of HEAD and its ancestors, newest first: all, one stage
+    (or foreach/matrix group), or the runs that produced a path."""
+    from gitflowml import runlog
+
+    return runlog.entries(_project(project), target, limit)
+
+
+def install(*, project: Project | None = None) -> InstallReport:
+    """Install the git hooks and the notes fetch refspec."""
+    from gitflowml import githooks
+
+    return githooks.install(_project(project))
 
 
 # -- remotes -----------------------------------------------------------------------------------
@@ -225,13 +278,14 @@ def push(
     all_branches: bool = False,
     all_commits: bool = False,
     on_progress: ProgressSink | None = None,
+    notes: bool = True,
     project: Project | None = None,
 ) -> TransferReport:
     """Upload the objects (and run-cache entries) the remote lacks."""
     from gitflowml import transfer
 
     return transfer.push(
-        _project(project), targets, remote, jobs, all_branches, all_commits, on_progress
+        _project(project), targets, remote, jobs, all_branches, all_commits, on_progress, notes
     )
 
 
@@ -243,13 +297,14 @@ def fetch(
     all_branches: bool = False,
     all_commits: bool = False,
     on_progress: ProgressSink | None = None,
+    notes: bool = True,
     project: Project | None = None,
 ) -> TransferReport:
     """Download the objects (and run-cache entries) the local cache lacks, verified."""
     from gitflowml import transfer
 
     return transfer.fetch(
-        _project(project), targets, remote, jobs, all_branches, all_commits, on_progress
+        _project(project), targets, remote, jobs, all_branches, all_commits, on_progress, notes
     )
 
 
@@ -262,13 +317,22 @@ def pull(
     all_commits: bool = False,
     force: bool = False,
     on_progress: ProgressSink | None = None,
+    notes: bool = True,
     project: Project | None = None,
 ) -> TransferReport:
     """fetch, then checkout."""
     from gitflowml import transfer
 
     return transfer.pull(
-        _project(project), targets, remote, jobs, all_branches, all_commits, force, on_progress
+        _project(project),
+        targets,
+        remote,
+        jobs,
+        all_branches,
+        all_commits,
+        force,
+        on_progress,
+        notes,
     )
 
 

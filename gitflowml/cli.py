@@ -168,6 +168,13 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
     help="Give up after SECONDS if another repro holds the repository.",
 )
 @click.option(
+    "--commit",
+    "commit",
+    is_flag=True,
+    help="Then commit the results and attach the run records as a git note.",
+)
+@click.option("-m", "--message", default=None, help="Commit message for --commit.")
+@click.option(
     "--pull",
     is_flag=True,
     help="First fetch what the stages need and the outs of stages that will be skipped.",
@@ -190,6 +197,8 @@ def repro(
     wait: float | None,
     no_run_cache: bool,
     pull: bool,
+    commit: bool,
+    message: str | None,
 ) -> None:
     """Run the stages whose code, data or params changed, in dependency order."""
     from gitflowml import api, render
@@ -211,11 +220,15 @@ def repro(
         wait=wait,
         run_cache=not no_run_cache,
         pull=pull,
+        commit=commit,
+        message=message,
         on_event=event,
         on_output=output,
         project=_project(ctx),
     )
     _echo(ctx, render.repro(report))
+    if report.commit:
+        _echo(ctx, f"Committed {report.commit[:8]} with the run records as a note")
 
 
 @cli.command()
@@ -317,6 +330,9 @@ def _transfer_options(f: Any) -> Any:
                 "-a", "--all-branches", is_flag=True, help="Also what every branch tip uses."
             ),
             click.option("--all-commits", is_flag=True, help="Also what every commit uses."),
+            click.option(
+                "--no-notes", is_flag=True, help="Leave refs/notes/gitflowml on origin alone."
+            ),
         ]
     ):
         f = option(f)
@@ -346,6 +362,7 @@ def _run_transfer(ctx: click.Context, verb: str, **kwargs: Any) -> Any:
     from gitflowml import api
 
     progress = _Progress()
+    kwargs["notes"] = not kwargs.pop("no_notes", False)
     try:
         report = getattr(api, verb)(on_progress=progress, project=_project(ctx), **kwargs)
     finally:
@@ -450,6 +467,65 @@ def gc(
         + (f", {done.cloud_removed} on the remote" if cloud else "")
         + f"; {done.kept} kept",
     )
+
+
+# -- lineage -------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("rev", default="HEAD")
+@click.pass_context
+def record(ctx: click.Context, rev: str) -> None:
+    """Attach pending run records that match REV's pipeline.lock to REV as a git note."""
+    from gitflowml import api
+
+    result = api.record(rev, project=_project(ctx))
+    _echo(
+        ctx,
+        f"Attached {len(result.attached)} run record(s) to {result.commit[:8]}; "
+        f"{result.still_pending} still pending",
+    )
+
+
+@cli.command("lineage")
+@click.argument("path", type=click.Path())
+@click.option("--rev", default="HEAD", show_default=True, help="As of this revision.")
+@click.option("--json", "as_json", is_flag=True, help="Print the lineage as JSON.")
+@click.pass_context
+def lineage_cmd(ctx: click.Context, path: str, rev: str, as_json: bool) -> None:
+    """Which run produced PATH, from which inputs, who and when; recursively."""
+    from gitflowml import api, render
+
+    node = api.lineage_of(path, rev, project=_project(ctx))
+    click.echo(render.lineage_json(node) if as_json else render.lineage(node))
+
+
+@cli.command("log")
+@click.argument("target", required=False)
+@click.option("-n", "limit", type=click.IntRange(min=1), default=None, help="At most N runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@click.pass_context
+def log_cmd(ctx: click.Context, target: str | None, limit: int | None, as_json: bool) -> None:
+    """Run history from the git notes, newest first (a stage, or a path's producers)."""
+    from gitflowml import api, render
+
+    entries = api.log(target, limit=limit, project=_project(ctx))
+    click.echo(render.log_json(entries) if as_json else render.log(entries))
+
+
+@cli.command()
+@click.pass_context
+def install(ctx: click.Context) -> None:
+    """Install git hooks (pre-commit, post-checkout, post-commit, pre-push) and the notes
+    fetch refspec for origin."""
+    from gitflowml import api
+
+    report = api.install(project=_project(ctx))
+    for name in report.installed:
+        chained = " (the hook that was there runs first)" if name in report.chained else ""
+        _echo(ctx, f"installed {name}{chained}")
+    for name in report.unchanged:
+        _echo(ctx, f"{name}: already installed")
+    if report.refspec_added:
+        _echo(ctx, "origin: fetches refs/notes/gitflowml now")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

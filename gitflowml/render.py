@@ -11,6 +11,8 @@ from gitflowml.cache import AddReport
 from gitflowml.checkout import CheckoutReport
 
 if TYPE_CHECKING:
+    from gitflowml.lineage import Node
+    from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
 
 UP_TO_DATE = "Pipeline is up to date."
@@ -144,3 +146,86 @@ def checkout(report: CheckoutReport) -> str:
     if report.files_removed:
         counts += f", {report.files_removed} removed"
     return "\n".join([*lines, counts])
+
+
+# -- lineage -------------------------------------------------------------------------------------
+def _when(node: Node) -> str:
+    return (node.started or node.date)[:19].replace("T", " ")
+
+
+def _describe(node: Node) -> str:
+    short = node.commit[:8]
+    if node.kind == "stage":
+        how = "restored from the run-cache" if node.restored else f"ran {node.duration_s:g} s"
+        who = node.user or node.author
+        return f"stage '{node.stage}', {how}, {_when(node)} by {who}, commit {short}"
+    if node.kind == "added":
+        return f"added in commit {short} by {node.author}, {_when(node)}"
+    if node.kind == "git":
+        return f"in git, last changed in commit {short} by {node.author}"
+    if node.kind == "code":
+        return "code"
+    return "origin unknown (no run record, pointer or git history)"
+
+
+def lineage(node: Node) -> str:
+    lines = [f"{node.path}  [{node.oid[:8]}]  {_describe(node)}"]
+    lines += _details(node, "    ")
+    _children(node, "", lines)
+    return "\n".join(lines)
+
+
+def _details(node: Node, prefix: str) -> list[str]:
+    if node.kind != "stage":
+        return []
+    out = [f"{prefix}cmd: {node.cmd}"]
+    if node.params:
+        out.append(f"{prefix}params: " + ", ".join(f"{k}={v}" for k, v in node.params.items()))
+    return out
+
+
+def _children(node: Node, prefix: str, lines: list[str]) -> None:
+    for i, child in enumerate(node.inputs):
+        last = i == len(node.inputs) - 1
+        lines.append(f"{prefix}{'└── ' if last else '├── '}{child.path}  {_describe(child)}")
+        inner = prefix + ("    " if last else "│   ")
+        lines.extend(_details(child, inner + "    "))
+        _children(child, inner, lines)
+
+
+def lineage_json(node: Node) -> str:
+    return json.dumps(node.to_dict(), indent=2, sort_keys=True, default=str)
+
+
+def log(entries: Sequence[LogEntry]) -> str:
+    if not entries:
+        return "No run records yet (they are attached to commits by 'gitflowml record')."
+    lines = []
+    for e in entries:
+        rec = e.record
+        how = "restored" if rec.restored else f"{rec.duration_s:g} s"
+        lines.append(
+            f"{e.commit[:8]}  {rec.started[:19].replace('T', ' ')}  {rec.stage}  {how}  "
+            f"{rec.user or e.author}"
+        )
+        if e.metrics:
+            lines.append("    " + ", ".join(f"{k}={v}" for k, v in sorted(e.metrics.items())))
+    return "\n".join(lines)
+
+
+def log_json(entries: Sequence[LogEntry]) -> str:
+    return json.dumps(
+        [
+            {
+                "commit": e.commit,
+                "author": e.author,
+                "date": e.date,
+                "metrics": e.metrics,
+                **e.record.to_dict(),
+            }
+            for e in entries
+        ],
+        indent=2,
+        sort_keys=True,
+        default=str,
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Literal
 from gitflowml import (
     fsutil,
     ignore,
+    lineage,
     lockfile,
     observe,
     pipestatus,
@@ -70,6 +72,7 @@ class StageResult:
 @dataclass(slots=True)
 class ReproReport:
     results: list[StageResult] = field(default_factory=list)
+    commit: str | None = None  # with repro --commit: the commit made
 
     @property
     def failed(self) -> list[StageResult]:
@@ -307,6 +310,7 @@ class _Run:
             return False  # objects gone (gc): run the stage instead
         self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
         self._record(stage, now, outs)
+        self._run_record(stage, now, time.time_ns(), 0.0, 0, restored=True)
         self.say(
             f"Restored stage '{stage.name}' from the run-cache "
             f"({'; '.join(r.describe() for r in reasons)})"
@@ -328,6 +332,29 @@ class _Run:
         )
         lockfile.journal_append(self.journal, stage.name, entry)
         self.lock = self.lock.with_stage(stage.name, entry)
+
+    def _run_record(
+        self,
+        stage: Stage,
+        before: repro.Observed,
+        started_ns: int,
+        duration_s: float,
+        attempts: int,
+        restored: bool,
+    ) -> None:
+        """The run record lineage keeps (pending until `record` attaches it to a commit)."""
+        lineage.save_pending(
+            self.project.dot_dir,
+            lineage.new_record(
+                stage=stage.name,
+                key=runcache.key(stage, before),
+                entry=self.lock.stages[stage.name],
+                started_ns=started_ns,
+                duration_s=duration_s,
+                attempts=attempts,
+                restored=restored,
+            ),
+        )
 
     def _prepare_outs(self, stage: Stage) -> None:
         for out in stage.outs:
@@ -368,6 +395,8 @@ class _Run:
             return False
         outs = self._commit_outs(stage)
         self._record(stage, before, outs)
+        started_ns = time.time_ns() - int(outcome.duration_s * 1e9)
+        self._run_record(stage, before, started_ns, outcome.duration_s, outcome.attempts, False)
         if self.options.run_cache and runcache.usable(stage):
             self.background.submit(
                 runcache.put, self.project.cache_dir, runcache.key(stage, before), outs

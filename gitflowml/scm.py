@@ -117,3 +117,162 @@ def tracked(root: Path, relpaths: Sequence[str]) -> list[str]:
         if any(f == rel or f.startswith(prefix) for f in found):
             hits.append(rel)
     return hits
+
+
+# -- commits and notes -------------------------------------------------------------------------
+def _run(
+    root: Path, args: list[str], data: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=root, input=data, capture_output=True, env=env, check=False
+        )
+    except FileNotFoundError:
+        raise NotAGitRepoError("git is not installed or not on PATH; install git") from None
+
+
+def _checked(root: Path, args: list[str], data: bytes | None = None) -> str:
+    proc = _run(root, args, data)
+    if proc.returncode != 0:
+        message = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise NotAGitRepoError(
+            f"git {args[0]} failed: {message[-1] if message else proc.returncode}"
+        )
+    return proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def rev_parse(root: Path, rev: str) -> str | None:
+    proc = _run(root, ["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"])
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def rev_list(root: Path, rev: str) -> list[str]:
+    """`rev` and its ancestors, newest first (empty when `rev` does not exist)."""
+    proc = _run(root, ["rev-list", rev, "--"])
+    return proc.stdout.decode().split() if proc.returncode == 0 else []
+
+
+def note_text(root: Path, ref: str, commit: str) -> str | None:
+    proc = _run(root, ["notes", f"--ref={ref}", "show", commit])
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+def note_write(root: Path, ref: str, commit: str, text: str) -> None:
+    _checked(root, ["notes", f"--ref={ref}", "add", "-f", "-F", "-", commit], text.encode())
+
+
+def notes_of(root: Path, ref: str, commits: set[str]) -> dict[str, str]:
+    """commit -> note text, for the notes under `ref` attached to any of `commits`: one
+    `notes list` and one `cat-file --batch`, however many commits there are."""
+    proc = _run(root, ["notes", f"--ref={ref}", "list"])
+    if proc.returncode != 0:
+        return {}
+    pairs = []
+    for line in proc.stdout.decode().splitlines():
+        blob, _, commit = line.partition(" ")
+        if commit in commits:
+            pairs.append((blob, commit))
+    if not pairs:
+        return {}
+    request = "".join(f"{blob}\n" for blob, _ in pairs).encode()
+    data = _run(root, ["cat-file", "--batch"], request).stdout
+    out, pos = {}, 0
+    for _blob, commit in pairs:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) < 3:
+            continue
+        size = int(header[2])
+        out[commit] = data[pos : pos + size].decode("utf-8", "replace")
+        pos += size + 1
+    return out
+
+
+def commit_info(root: Path, commits: list[str]) -> dict[str, tuple[str, str]]:
+    """commit -> (author name <email>, author date ISO-8601)."""
+    if not commits:
+        return {}
+    text = _checked(
+        root, ["log", "--no-walk=unsorted", "--format=%H%x00%an <%ae>%x00%aI", *commits]
+    )
+    out = {}
+    for line in text.splitlines():
+        parts = line.split("\0")
+        if len(parts) == 3:
+            out[parts[0]] = (parts[1], parts[2])
+    return out
+
+
+def commits_touching(root: Path, rev: str, path: str) -> list[str]:
+    """Commits reachable from `rev` that changed `path`, newest first."""
+    proc = _run(root, ["log", "--format=%H", rev, "--", path])
+    return proc.stdout.decode().split() if proc.returncode == 0 else []
+
+
+def file_at(root: Path, rev: str, path: str) -> bytes | None:
+    proc = _run(root, ["cat-file", "blob", f"{rev}:{path}"])
+    return proc.stdout if proc.returncode == 0 else None
+
+
+# -- committing, hooks and the notes ref on `origin` -------------------------------------------
+def staged(root: Path) -> list[str]:
+    return [p for p in _checked(root, ["diff", "--cached", "--name-only", "-z"]).split("\0") if p]
+
+
+def changed(root: Path, patterns: Sequence[str]) -> list[str]:
+    """Modified or new (not ignored) files matching `patterns`."""
+    args = ["ls-files", "-z", "--modified", "--others", "--exclude-standard", "--", *patterns]
+    return sorted({p for p in _checked(root, args).split("\0") if p})
+
+
+def stage_paths(root: Path, paths: Sequence[str]) -> None:
+    if paths:
+        _checked(root, ["add", "--", *paths])
+
+
+def commit(root: Path, message: str) -> str:
+    _checked(root, ["commit", "-q", "-m", message])
+    head = rev_parse(root, "HEAD")
+    assert head is not None
+    return head
+
+
+def hooks_dir(root: Path) -> Path:
+    path = Path(_checked(root, ["rev-parse", "--git-path", "hooks"]).strip())
+    return path if path.is_absolute() else root / path
+
+
+def has_remote(root: Path, name: str) -> bool:
+    return _run(root, ["remote", "get-url", name]).returncode == 0
+
+
+def ensure_fetch_refspec(root: Path, remote: str, refspec: str) -> bool:
+    """Add `refspec` to the remote's fetch refspecs; False when it was there already."""
+    current = _run(root, ["config", "--get-all", f"remote.{remote}.fetch"]).stdout.decode()
+    if refspec in current.split():
+        return False
+    _checked(root, ["config", "--add", f"remote.{remote}.fetch", refspec])
+    return True
+
+
+def push_ref(root: Path, remote: str, ref: str) -> None:
+    _checked(root, ["push", "-q", remote, f"{ref}:{ref}"])
+
+
+def fetch_notes(root: Path, remote: str, ref: str) -> bool:
+    """Fetch `ref` from `remote` and merge it into ours (cat_sort_uniq: no record lost).
+    False when the remote has no such ref."""
+    tracking = ref + "-" + remote
+    proc = _run(root, ["fetch", "-q", remote, f"+{ref}:{tracking}"])
+    if proc.returncode != 0:
+        if b"couldn't find remote ref" in proc.stderr:
+            return False
+        _checked(root, ["fetch", "-q", remote, f"+{ref}:{tracking}"])  # raises with git's words
+    if rev_parse(root, ref) is None:
+        _checked(root, ["update-ref", ref, tracking])
+    else:
+        short = ref.removeprefix("refs/notes/")
+        _checked(root, ["notes", f"--ref={short}", "merge", "-q", "-s", "cat_sort_uniq", tracking])
+    return True

@@ -41,6 +41,7 @@ class TransferReport:
     present: int = 0  # objects the other side had already
     bytes: int = 0
     runs: int = 0  # run-cache entries moved
+    notes: bool = False  # refs/notes/gitflowml was pushed to / fetched from origin
     checked_out: list[str] = field(default_factory=list)  # pull: paths put in the workspace
 
 
@@ -147,6 +148,7 @@ def push(
     all_branches: bool = False,
     all_commits: bool = False,
     on_progress: ProgressSink | None = None,
+    notes: bool = True,
 ) -> TransferReport:
     target = remote_of(project, remote, jobs)
     odb = local_odb(project)
@@ -183,6 +185,13 @@ def push(
     target.upload(todo_dirs, counter)  # after their files: a manifest there means complete
     report.moved, report.bytes = total, counter.bytes
     report.runs = _push_runs(project, target, set(keys))
+    if notes and scm.has_remote(project.root, "origin"):
+        from gitflowml import lineage
+
+        if scm.rev_parse(project.root, lineage.NOTES_REF) is not None:
+            scm.fetch_notes(project.root, "origin", lineage.NOTES_REF)  # theirs first
+            scm.push_ref(project.root, "origin", lineage.NOTES_REF)
+            report.notes = True
     return report
 
 
@@ -231,11 +240,16 @@ def fetch(
     all_branches: bool = False,
     all_commits: bool = False,
     on_progress: ProgressSink | None = None,
+    notes: bool = True,
 ) -> TransferReport:
     source = remote_of(project, remote, jobs)
     entries = scope_entries(project, targets, all_branches, all_commits, moving=True)
     report = fetch_entries(project, source, entries, on_progress)
     report.runs = _fetch_runs(project, source)
+    if notes and scm.has_remote(project.root, "origin"):
+        from gitflowml import lineage
+
+        report.notes = scm.fetch_notes(project.root, "origin", lineage.NOTES_REF)
     return report
 
 
@@ -402,10 +416,11 @@ def pull(
     all_commits: bool = False,
     force: bool = False,
     on_progress: ProgressSink | None = None,
+    notes: bool = True,
 ) -> TransferReport:
     from gitflowml.checkout import checkout
 
-    report = fetch(project, targets, remote, jobs, all_branches, all_commits, on_progress)
+    report = fetch(project, targets, remote, jobs, all_branches, all_commits, on_progress, notes)
     report.checked_out = list(checkout(project, targets, force).restored)
     return report
 

@@ -1,0 +1,48 @@
+"""`repro --commit`: commit what a run changed that git should store, and attach its
+records as a note. What is committed: pipeline.lock, pointer files, the `cache: false` outs
+and metrics of the pipeline, and .gitignore files. Anything else already staged is refused
+before the run starts, so a commit never sweeps up unrelated work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gitflowml import lineage, lockfile, pipestatus, scm
+from gitflowml.errors import PipelineError
+from gitflowml.project import POINTER_SUFFIX, Project
+
+
+def _ours(project: Project) -> list[str]:
+    """The paths a run's commit may contain, as they are changed now."""
+    found = pipestatus.load(project)
+    in_git = []
+    if found is not None:
+        in_git = [o.path for s in found[0].stages.values() for o in s.outs if not o.cache]
+    patterns = [lockfile.LOCK_FILE, f"*{POINTER_SUFFIX}", ".gitignore", "*/.gitignore", *in_git]
+    return scm.changed(project.root, patterns)
+
+
+def check_nothing_unrelated_staged(project: Project) -> None:
+    allowed = set(_ours(project)) | {lockfile.LOCK_FILE}
+    unrelated = [p for p in scm.staged(project.root) if p not in allowed]
+    if unrelated:
+        shown = ", ".join(unrelated[:3]) + (" …" if len(unrelated) > 3 else "")
+        raise PipelineError(
+            f"files unrelated to the pipeline are staged ({shown}); commit or unstage them "
+            "('git restore --staged PATH') before 'gitflowml repro --commit'"
+        )
+
+
+def commit_results(project: Project, ran: Sequence[str], message: str | None) -> str | None:
+    """Stage and commit the run's results, then attach the pending records to the commit.
+    None when there was nothing to commit."""
+    paths = _ours(project)
+    scm.stage_paths(project.root, paths)
+    if not scm.staged(project.root):
+        return None
+    text = message or (
+        f"gitflowml repro: ran {', '.join(ran)}" if ran else "gitflowml repro: update results"
+    )
+    sha = scm.commit(project.root, text)
+    lineage.record(project.root, project.dot_dir, sha)
+    return sha
