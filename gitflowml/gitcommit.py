@@ -1,7 +1,8 @@
 """`repro --commit`: commit what a run changed that git should store, and attach its
 records as a note. What is committed: pipeline.lock, pointer files, the `cache: false` outs
-and metrics of the pipeline, and .gitignore files. Anything else already staged is refused
-before the run starts, so a commit never sweeps up unrelated work."""
+and metrics of the pipeline, and .gitignore files, plus pipeline.yaml and params files if the
+user staged them. Anything else already staged is refused before the run starts, so a
+commit never sweeps up unrelated work."""
 
 from __future__ import annotations
 
@@ -22,8 +23,17 @@ def _ours(project: Project) -> list[str]:
     return scm.changed(project.root, patterns)
 
 
+def _related(project: Project) -> set[str]:
+    """Files a user may stage for the results commit: pipeline.yaml and its params files."""
+    found = pipestatus.load(project)
+    if found is None:
+        return set()
+    files = {p.file for s in found[0].stages.values() for p in s.params}
+    return files | {"pipeline.yaml", "params.yaml"}
+
+
 def check_nothing_unrelated_staged(project: Project) -> None:
-    allowed = set(_ours(project)) | {lockfile.LOCK_FILE}
+    allowed = set(_ours(project)) | {lockfile.LOCK_FILE} | _related(project)
     unrelated = [p for p in scm.staged(project.root) if p not in allowed]
     if unrelated:
         shown = ", ".join(unrelated[:3]) + (" …" if len(unrelated) > 3 else "")

@@ -112,8 +112,10 @@ def test_repro_commit(pipe: Repo, run: Run) -> None:
     assert "unstage" in err
     assert pipe.git("log", "-1", "--format=%s").strip() == "gitflowml repro: ran prep, train"
     pipe.git("restore", "--staged", "unrelated.txt")
+    pipe.git("add", "params.yaml")  # pipeline files the user staged go along
     run("repro", "--commit", "-m", "lr 3")
     assert pipe.git("log", "-1", "--format=%s").strip() == "lr 3"
+    assert "params.yaml" in pipe.git("show", "--name-only", "--format=", "HEAD").split()
     assert [r["stage"] for r in _note(pipe)] == ["train"]
 
 
