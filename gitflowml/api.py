@@ -6,10 +6,12 @@ returns plain data and raises `GitflowmlError` subclasses; none of them prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import io
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from gitflowml import config, ignore, scm
 from gitflowml.cache import AddReport, DataStatus
@@ -21,6 +23,8 @@ if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.gc import GcReport
     from gitflowml.githooks import InstallReport
     from gitflowml.lineage import Node, RecordResult
+    from gitflowml.metrics import DataDiff
+    from gitflowml.metrics import Row as MetricRow
     from gitflowml.repro import StageStatus
     from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
@@ -37,11 +41,21 @@ __all__ = [
     "add",
     "checkout",
     "dag",
+    "diff",
     "fetch",
     "gc",
     "init",
+    "install",
+    "lineage",
+    "log",
+    "metrics_diff",
+    "metrics_show",
+    "open",
+    "params_diff",
     "pull",
     "push",
+    "read",
+    "record",
     "remote_add",
     "remote_list",
     "remote_modify",
@@ -208,18 +222,118 @@ def checkout(
 # -- lineage -----------------------------------------------------------------------------------
 def record(rev: str = "HEAD", *, project: Project | None = None) -> RecordResult:
     """Attach pending run records whose outs match `rev`'s pipeline.lock to `rev`."""
-    from gitflowml import lineage
+    from gitflowml import lineage as lineage_mod
 
     proj = _project(project)
-    return lineage.record(proj.root, proj.dot_dir, rev)
+    return lineage_mod.record(proj.root, proj.dot_dir, rev)
 
 
-def lineage_of(path: str, rev: str = "HEAD", *, project: Project | None = None) -> Node:
-    """How `path` came to be as of `rev`, recursively."""
-    from gitflowml import lineage
+def lineage(path: str, rev: str | None = None, *, project: Project | None = None) -> Node:
+    """How `path` came to be as of `rev` (default HEAD), recursively."""
+    from gitflowml import lineage as lineage_mod
 
     proj = _project(project)
-    return lineage.trace(proj.root, proj.relpath(path), rev)
+    return lineage_mod.trace(proj.root, proj.relpath(path), rev or "HEAD")
+
+
+# -- reading artifacts, metrics, params and data at any revision ---------------------------------
+def read(
+    path: str,
+    rev: str | None = None,
+    remote: str | None = None,
+    mode: str = "r",
+    encoding: str | None = None,
+    *,
+    project: Project | None = None,
+) -> str | bytes:
+    """The artifact at `path` as of `rev` (None: the workspace): a file in git, a path
+    tracked by `add`, a stage out or a file inside a tracked directory, from git's objects,
+    the cache or the remote (default or `remote`), verified; never by checking out. `mode`
+    "r" gives text, "rb" bytes."""
+    from gitflowml import artifacts
+
+    if mode not in ("r", "rb"):
+        raise ValueError("mode must be 'r' or 'rb'")
+    data = artifacts.read(_project(project), path, rev, remote)
+    return data if mode == "rb" else data.decode(encoding or "utf-8")
+
+
+@contextlib.contextmanager
+def open(
+    path: str,
+    rev: str | None = None,
+    remote: str | None = None,
+    mode: str = "r",
+    encoding: str | None = None,
+    *,
+    project: Project | None = None,
+) -> Iterator[IO[Any]]:
+    """`read` as a file object (the whole artifact is read into memory first)."""
+    data = read(path, rev, remote, mode, encoding, project=project)
+    stream: IO[Any] = io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data)
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+def metrics_show(
+    paths: Sequence[str] = (),
+    revs: Sequence[str | None] = (None,),
+    *,
+    all_branches: bool = False,
+    project: Project | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Metrics at each revision (None: the workspace): {rev: {file: {metric: value}}}."""
+    from gitflowml import artifacts, metrics, scm
+
+    proj = _project(project)
+    chosen = list(revs)
+    if all_branches:
+        chosen += scm.branches(proj.root)
+    out = {}
+    for rev in dict.fromkeys(chosen):
+        revision = artifacts.Revision(proj, rev)
+        out[revision.label] = metrics.show(revision, [proj.relpath(p) for p in paths])
+    return out
+
+
+def metrics_diff(
+    a: str | None = None,
+    b: str | None = None,
+    paths: Sequence[str] = (),
+    *,
+    all_rows: bool = False,
+    project: Project | None = None,
+) -> list[MetricRow]:
+    """Metrics that differ from revision `a` (default HEAD) to `b` (default the
+    workspace); every metric with `all_rows`."""
+    from gitflowml import metrics
+
+    proj = _project(project)
+    return metrics.metrics_diff(proj, a, b, [proj.relpath(p) for p in paths], all_rows)
+
+
+def params_diff(
+    a: str | None = None,
+    b: str | None = None,
+    *,
+    all_rows: bool = False,
+    project: Project | None = None,
+) -> list[MetricRow]:
+    """Tracked params that differ from `a` (default HEAD) to `b` (default the workspace);
+    with `all_rows` every key of the params files, changed or not."""
+    from gitflowml import metrics
+
+    return metrics.params_diff(_project(project), a, b, all_rows)
+
+
+def diff(a: str | None = None, b: str | None = None, *, project: Project | None = None) -> DataDiff:
+    """Data paths added, modified or deleted from `a` (default HEAD) to `b` (default the
+    workspace), files inside tracked directories included."""
+    from gitflowml import metrics
+
+    return metrics.data_diff(_project(project), a, b)
 
 
 def log(

@@ -34,7 +34,7 @@ def load(path: Path, shown: str | None = None) -> dict[str, Any]:
         if suffix == ".json":
             data = json.loads(text)
         elif suffix == ".toml":
-            data = _toml(text)
+            data = parse_toml(text)
         else:
             data = yamlio.loads(text)
     except yamlio.YamlError as exc:
@@ -48,7 +48,7 @@ def load(path: Path, shown: str | None = None) -> dict[str, Any]:
     return data
 
 
-def _toml(text: str) -> Any:
+def parse_toml(text: str) -> Any:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10

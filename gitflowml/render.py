@@ -12,6 +12,7 @@ from gitflowml.checkout import CheckoutReport
 
 if TYPE_CHECKING:
     from gitflowml.lineage import Node
+    from gitflowml.metrics import DataDiff, Row
     from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
 
@@ -228,4 +229,69 @@ def log_json(entries: Sequence[LogEntry]) -> str:
         indent=2,
         sort_keys=True,
         default=str,
+    )
+
+
+# -- metrics, params, data diff ------------------------------------------------------------------
+def _fmt(value: Any, precision: int) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{round(value, precision):g}"
+    return str(value)
+
+
+def diff_table(
+    rows: Sequence[Row], a: str, b: str, precision: int, pct: bool, md: bool, what: str
+) -> str:
+    if not rows:
+        return f"No {what} changed between {a} and {b}."
+    from tabulate import tabulate
+
+    body = []
+    for r in rows:
+        change = r.pct if pct else r.change
+        shown = "-" if change is None else _fmt(change, precision) + ("%" if pct else "")
+        body.append([r.path, r.key, _fmt(r.old, precision), _fmt(r.new, precision), shown])
+    head = ["Path", "Param" if what == "params" else "Metric", a, b, "Change"]
+    return str(tabulate(body, head, tablefmt="github" if md else "simple", disable_numparse=True))
+
+
+def diff_json(rows: Sequence[Row]) -> str:
+    doc: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        doc.setdefault(r.path, {})[r.key] = {"old": r.old, "new": r.new, "diff": r.change}
+    return json.dumps(doc, indent=2, sort_keys=True, default=str)
+
+
+def metrics_show(values: dict[str, dict[str, dict[str, Any]]], md: bool, precision: int) -> str:
+    from tabulate import tabulate
+
+    body = [
+        [rev, path, key, _fmt(v, precision)]
+        for rev, files in values.items()
+        for path, kv in sorted(files.items())
+        for key, v in sorted(kv.items())
+    ]
+    if not body:
+        return "No metrics found."
+    head = ["Revision", "Path", "Metric", "Value"]
+    return str(tabulate(body, head, tablefmt="github" if md else "simple", disable_numparse=True))
+
+
+def data_diff(result: DataDiff) -> str:
+    lines = [f"added: {p}" for p in result.added]
+    lines += [f"modified: {p}" for p in result.modified]
+    lines += [f"deleted: {p}" for p in result.deleted]
+    return "\n".join(lines) if lines else "No data changed."
+
+
+def data_diff_json(result: DataDiff) -> str:
+    return json.dumps(
+        {
+            "added": list(result.added),
+            "modified": list(result.modified),
+            "deleted": list(result.deleted),
+        },
+        indent=2,
     )

@@ -276,3 +276,8 @@ def fetch_notes(root: Path, remote: str, ref: str) -> bool:
         short = ref.removeprefix("refs/notes/")
         _checked(root, ["notes", f"--ref={short}", "merge", "-q", "-s", "cat_sort_uniq", tracking])
     return True
+
+
+def branches(root: Path) -> list[str]:
+    text = _checked(root, ["for-each-ref", "--format=%(refname:short)", "refs/heads"])
+    return [b for b in text.split() if b]

@@ -1,0 +1,158 @@
+"""Read any file of the repository as of any revision, without checking anything out.
+
+`Revision(project, rev)`: `rev` None (or "workspace") is the working tree; anything git
+understands (a branch, tag, SHA, `HEAD~2`) is a commit. A file git stores is read from
+git's objects. A file tracked by a pointer file or produced by a stage (as that commit's
+pipeline.lock records it), or a file inside such a directory, is read from the local
+cache by its hash, and from the default (or named) remote when the cache lacks it. Bytes
+from a cache or remote are verified against their hash.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from gitflowml import hashing, lockfile, pointer, scm
+from gitflowml.errors import ObjectCorruptError, ObjectMissingError, PathError
+from gitflowml.project import POINTER_SUFFIX, Project
+
+WORKSPACE = "workspace"
+
+
+@dataclass
+class Revision:
+    project: Project
+    rev: str | None = None  # None: the workspace
+    remote: str | None = None
+    commit: str | None = field(init=False, default=None)
+    _lock: lockfile.Lock | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.rev in (None, WORKSPACE):
+            self.rev = None
+            return
+        assert self.rev is not None
+        self.commit = scm.rev_parse(self.project.root, self.rev)
+        if self.commit is None:
+            raise PathError(
+                f"'{self.rev}' is not a revision of this repository (a branch, tag, commit or "
+                "HEAD~N); check 'git log'"
+            )
+
+    @property
+    def label(self) -> str:
+        return self.rev or WORKSPACE
+
+    def text(self, path: str) -> str | None:
+        data = self.read(path)
+        return None if data is None else data.decode("utf-8", "replace")
+
+    def lock(self) -> lockfile.Lock:
+        if self._lock is None:
+            data = self._git_file(lockfile.LOCK_FILE)
+            self._lock = (
+                lockfile.loads(data.decode(), f"{self.label}:{lockfile.LOCK_FILE}")
+                if data is not None
+                else lockfile.Lock()
+            )
+        return self._lock
+
+    def _git_file(self, path: str) -> bytes | None:
+        if self.commit is None:
+            try:
+                return (self.project.root / path).read_bytes()
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                return None
+        return scm.file_at(self.project.root, self.commit, path)
+
+    def tracked(self) -> dict[str, tuple[str, bool]]:
+        """Data path -> (hash, is a directory), from pointer files and the lock."""
+        out: dict[str, tuple[str, bool]] = {}
+        for entry in self.lock().stages.values():
+            for e in entry.outs:
+                out[e.path] = (e.oid, e.nfiles is not None)
+        if self.commit is None:
+            from gitflowml.cache import tracked
+
+            for t in tracked(self.project):
+                out[t.target] = (t.pointer.oid, t.pointer.is_dir)
+        else:
+            for _rev, path, data in scm.files_at(
+                self.project.root, [self.commit], lambda p: p.endswith(POINTER_SUFFIX)
+            ):
+                ptr = pointer.loads(data.decode("utf-8", "replace"), f"{self.label}:{path}")
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), ptr.path))
+                out[target] = (ptr.oid, ptr.is_dir)
+        return out
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes at this revision; None when it does not exist there."""
+        data = self._git_file(path)  # the working tree, or git's objects at the commit
+        if data is not None:
+            return data
+        oid = self._object_for(path)
+        return None if oid is None else self._object(oid, path)
+
+    def _object_for(self, path: str) -> str | None:
+        tracked = self.tracked()
+        if path in tracked:
+            oid, is_dir = tracked[path]
+            if is_dir:
+                raise PathError(f"{path} is a directory; name a file inside it")
+            return oid
+        for top, (oid, is_dir) in tracked.items():
+            if is_dir and path.startswith(top.rstrip("/") + "/"):
+                rel = path[len(top.rstrip("/")) + 1 :]
+                manifest = hashing.Manifest.from_bytes(self._object(oid, top, is_dir=True))
+                for row in manifest.entries:
+                    if row.relpath == rel:
+                        return row.oid
+                return None
+        return None
+
+    def manifest(self, oid: str, path: str) -> hashing.Manifest:
+        return hashing.Manifest.from_bytes(self._object(oid, path, is_dir=True))
+
+    def _object(self, oid: str, path: str, is_dir: bool = False) -> bytes:
+        from gitflowml.cache import local_odb
+
+        odb = local_odb(self.project)
+        try:
+            data = odb.path(oid, is_dir).read_bytes()
+        except FileNotFoundError:
+            data = self._from_remote(oid, path, is_dir)
+        if hashing.hash_bytes(data) != oid:
+            raise ObjectCorruptError(
+                f"the object of {path} ({oid}) is corrupt; delete it from the cache and fetch "
+                "it again"
+            )
+        return data
+
+    def _from_remote(self, oid: str, path: str, is_dir: bool) -> bytes:
+        from gitflowml.errors import ConfigError, RemoteError
+        from gitflowml.remote import object_key, open_remote
+
+        try:
+            config = self.project.config.remote(self.remote)
+        except ConfigError:
+            raise ObjectMissingError(
+                f"{path} at {self.label} is not in the local cache and there is no remote to "
+                "read it from; run 'gitflowml fetch' where it exists"
+            ) from None
+        remote = open_remote(config, self.project.root, self.project.jobs)
+        key = object_key(oid, is_dir)
+        if not remote.has([key]):
+            raise RemoteError(
+                f"{path} at {self.label} is neither in the local cache nor on remote "
+                f"'{remote.name}' ({key}); push it from a clone that has it"
+            )
+        return remote.read(key)
+
+
+def read(project: Project, path: str, rev: str | None, remote: str | None) -> bytes:
+    rel = project.relpath(path) if rev is None else posixpath.normpath(path)
+    data = Revision(project, rev, remote).read(rel)
+    if data is None:
+        raise PathError(f"{path} does not exist at {rev or WORKSPACE}")
+    return data

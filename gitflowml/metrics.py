@@ -1,0 +1,207 @@
+"""Metrics and params at any revision, and their differences (SPEC section 5).
+
+Files are JSON, YAML, TOML or CSV/TSV (the last row), nested keys flattened with `.`.
+Which metrics files: those named, else every `metrics` out of the pipeline.yaml of that
+revision (and its top-level `metrics` list). Which params: the keys the pipeline's stages
+track, or with `all_keys` every key of their params files. Everything is read through
+`artifacts.Revision`, so nothing is checked out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gitflowml import params as params_mod
+from gitflowml import yamlio
+from gitflowml.artifacts import Revision
+from gitflowml.errors import PipelineError
+from gitflowml.pipeline_model import PIPELINE_FILE
+from gitflowml.project import Project
+
+Values = dict[str, dict[str, Any]]  # file -> flattened key -> value
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str
+    key: str
+    old: Any  # None: absent on that side
+    new: Any
+
+    @property
+    def change(self) -> Any:
+        """new - old for numbers; None when either side lacks it or they are not numbers."""
+        if _number(self.old) and _number(self.new):
+            return self.new - self.old
+        return None
+
+    @property
+    def pct(self) -> float | None:
+        if _number(self.old) and _number(self.new) and self.old:
+            return float((self.new - self.old) / abs(self.old) * 100)
+        return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def parse(path: str, data: bytes) -> dict[str, Any]:
+    """A metrics or params file, flattened; a file that does not parse gives {}."""
+    suffix = posixpath.splitext(path)[1].lower()
+    text = data.decode("utf-8", "replace")
+    try:
+        if suffix in (".csv", ".tsv"):
+            rows = list(
+                csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
+            )
+            return {k: _scalar(v) for k, v in rows[-1].items()} if rows else {}
+        doc: Any
+        if suffix == ".toml":
+            doc = params_mod.parse_toml(text)
+        elif suffix == ".json":
+            doc = json.loads(text)
+        else:
+            doc = yamlio.loads(text)
+    except (ValueError, yamlio.YamlError):
+        return {}
+    return params_mod.flatten(doc) if isinstance(doc, dict) else {}
+
+
+def _scalar(value: str | None) -> Any:
+    if value is None:
+        return None
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+def declared_metrics(revision: Revision) -> list[str]:
+    """The metrics files pipeline.yaml declares at that revision (literal paths only)."""
+    data = revision.read(PIPELINE_FILE)
+    if data is None:
+        return []
+    try:
+        doc = yamlio.loads(data.decode("utf-8", "replace"))
+    except yamlio.YamlError:
+        return []
+    if not isinstance(doc, dict):
+        return []
+    found: list[str] = []
+    for entry in doc.get("metrics") or []:
+        found.extend(_paths(entry, ""))
+    for stage in (doc.get("stages") or {}).values():
+        if not isinstance(stage, dict):
+            continue
+        body = stage.get("do", stage)
+        wdir = str(body.get("wdir", ".") if isinstance(body, dict) else ".")
+        for entry in (body.get("metrics") or []) if isinstance(body, dict) else []:
+            found.extend(_paths(entry, wdir))
+    return sorted({p for p in found if "${" not in p})
+
+
+def _paths(entry: Any, wdir: str) -> list[str]:
+    names = [entry] if isinstance(entry, str) else list(entry) if isinstance(entry, dict) else []
+    return [posixpath.normpath(posixpath.join(wdir, str(n))) for n in names]
+
+
+def show(revision: Revision, paths: Sequence[str] = ()) -> Values:
+    files = list(paths) or declared_metrics(revision)
+    out: Values = {}
+    for path in files:
+        data = revision.read(path)
+        if data is not None:
+            out[path] = parse(path, data)
+    return out
+
+
+def diff_values(old: Values, new: Values, all_rows: bool) -> list[Row]:
+    rows = []
+    for path in sorted(set(old) | set(new)):
+        a, b = old.get(path, {}), new.get(path, {})
+        for key in sorted(set(a) | set(b)):
+            row = Row(path, key, a.get(key), b.get(key))
+            if all_rows or row.old != row.new or type(row.old) is not type(row.new):
+                rows.append(row)
+    return rows
+
+
+def metrics_diff(
+    project: Project,
+    a: str | None,
+    b: str | None,
+    paths: Sequence[str] = (),
+    all_rows: bool = False,
+) -> list[Row]:
+    ra, rb = Revision(project, a or "HEAD"), Revision(project, b)
+    files = list(paths) or sorted(set(declared_metrics(ra)) | set(declared_metrics(rb)))
+    return diff_values(show(ra, files), show(rb, files), all_rows)
+
+
+def params_at(project: Project, revision: Revision, all_keys: bool) -> Values:
+    """The params the workspace's pipeline tracks (every key of their files with
+    `all_keys`), with their values at `revision`."""
+    from gitflowml import pipestatus
+
+    found = pipestatus.load(project)
+    if found is None:
+        raise PipelineError(f"there is no {PIPELINE_FILE} here, so no params to compare")
+    refs = [ref for s in found[0].stages.values() for ref in s.params]
+    out: Values = {}
+    for file in sorted({r.file for r in refs}):
+        data = revision.read(file)
+        values = parse(file, data) if data is not None else {}
+        if all_keys or any(r.keys is None for r in refs if r.file == file):
+            out[file] = values
+            continue
+        keys = {k for r in refs if r.file == file for k in r.keys or ()}
+        out[file] = {
+            k: v for k, v in values.items() if any(k == w or k.startswith(w + ".") for w in keys)
+        }
+    return out
+
+
+def params_diff(
+    project: Project, a: str | None, b: str | None, all_rows: bool = False
+) -> list[Row]:
+    ra, rb = Revision(project, a or "HEAD"), Revision(project, b)
+    return diff_values(params_at(project, ra, all_rows), params_at(project, rb, all_rows), all_rows)
+
+
+@dataclass(frozen=True)
+class DataDiff:
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    deleted: tuple[str, ...]
+
+
+def data_diff(project: Project, a: str | None, b: str | None) -> DataDiff:
+    """Data paths (files inside tracked directories too) added, modified or deleted from
+    revision `a` (default HEAD) to `b` (default the workspace's pointers and lock)."""
+    ra, rb = Revision(project, a or "HEAD"), Revision(project, b)
+    old, new = _files(ra), _files(rb)
+    return DataDiff(
+        tuple(sorted(set(new) - set(old))),
+        tuple(sorted(p for p in set(old) & set(new) if old[p] != new[p])),
+        tuple(sorted(set(old) - set(new))),
+    )
+
+
+def _files(revision: Revision) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for path, (oid, is_dir) in revision.tracked().items():
+        if not is_dir:
+            out[path] = oid
+            continue
+        for row in revision.manifest(oid, path).entries:
+            out[f"{path}/{row.relpath}"] = row.oid
+    return out
