@@ -1,6 +1,8 @@
 """Metrics and params at any revision, and their differences (SPEC section 5).
 
-Files are JSON, YAML, TOML or CSV/TSV (the last row), nested keys flattened with `.`.
+Files are JSON, YAML, TOML or CSV/TSV, nested keys flattened with `.`. A table is read
+as its last row, or, when its first column holds distinct names, as every row keyed by
+that name (`cat.precision`).
 Which metrics files: those named, else every `metrics` out of the pipeline.yaml of that
 revision (and its top-level `metrics` list). Which params: the keys the pipeline's stages
 track, or with `all_keys` every key of their params files. Everything is read through
@@ -61,7 +63,7 @@ def parse(path: str, data: bytes) -> dict[str, Any]:
             rows = list(
                 csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
             )
-            return {k: _scalar(v) for k, v in rows[-1].items()} if rows else {}
+            return _table(rows)
         doc: Any
         if suffix == ".toml":
             doc = params_mod.parse_toml(text)
@@ -72,6 +74,18 @@ def parse(path: str, data: bytes) -> dict[str, Any]:
     except (ValueError, yamlio.YamlError):
         return {}
     return params_mod.flatten(doc) if isinstance(doc, dict) else {}
+
+
+def _table(rows: list[dict[str, str | None]]) -> dict[str, Any]:
+    """A CSV/TSV table: keyed by its first column when that holds distinct names (one
+    row per class, say: `cat.precision`), else its last row (a log of epochs)."""
+    if not rows:
+        return {}
+    first = next(iter(rows[0]))
+    names = [r.get(first) for r in rows]
+    if all(isinstance(_scalar(n), str) for n in names) and len(set(names)) == len(names):
+        return {f"{r[first]}.{k}": _scalar(v) for r in rows for k, v in r.items() if k != first}
+    return {k: _scalar(v) for k, v in rows[-1].items()}
 
 
 def _scalar(value: str | None) -> Any:

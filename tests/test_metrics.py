@@ -134,6 +134,11 @@ def test_a_bad_revision_is_one_clear_error(branches: Repo, run: Run) -> None:
         ("m.toml", "[a]\nb = 2\n", {"a.b": 2}),
         ("m.csv", "epoch,acc\n1,0.5\n2,0.75\n", {"epoch": 2, "acc": 0.75}),
         ("m.tsv", "epoch\tname\n1\tfirst\n", {"epoch": 1, "name": "first"}),
+        (
+            "c.csv",
+            "class,p,r\ncat,0.5,0.25\ndog,1,0\n",
+            {"cat.p": 0.5, "cat.r": 0.25, "dog.p": 1, "dog.r": 0},
+        ),
         ("m.json", "{broken", {}),
     ],
 )
