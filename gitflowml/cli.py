@@ -526,6 +526,8 @@ def install(ctx: click.Context) -> None:
         _echo(ctx, f"{name}: already installed")
     if report.refspec_added:
         _echo(ctx, "origin: fetches refs/notes/gitflowml now")
+    if report.merge_driver:
+        _echo(ctx, "pipeline.lock: merged per stage by gitflowml (see .gitattributes)")
 
 
 # -- metrics, params, data diff ------------------------------------------------------------------
@@ -628,6 +630,25 @@ def diff_cmd(ctx: click.Context, a: str | None, b: str | None, as_json: bool) ->
 
     result = api.diff(a, b, project=_project(ctx))
     click.echo(render.data_diff_json(result) if as_json else render.data_diff(result))
+
+
+@cli.command("merge-driver", hidden=True)
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("ours", type=click.Path(dir_okay=False))
+@click.argument("theirs", type=click.Path(dir_okay=False))
+def merge_driver(base: str, ours: str, theirs: str) -> None:
+    """git merge driver for pipeline.lock: `gitflowml merge-driver %O %A %B`."""
+    from pathlib import Path
+
+    from gitflowml import lockfile
+
+    dropped = lockfile.merge_files(Path(base), Path(ours), Path(theirs))
+    for name in dropped:
+        click.echo(
+            f"gitflowml: stage '{name}' ran differently on both sides; it was left out of "
+            "the merged pipeline.lock, so 'gitflowml repro' will run it again",
+            err=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,6 +33,7 @@ class InstallReport:
     chained: list[str] = field(default_factory=list)  # hooks that were there and now run first
     unchanged: list[str] = field(default_factory=list)
     refspec_added: bool = False
+    merge_driver: bool = False  # newly registered for pipeline.lock
 
 
 def _script(name: str, args: str) -> str:
@@ -44,8 +45,31 @@ def _script(name: str, args: str) -> str:
         f'if [ -x "$hook_dir/{name}{CHAINED}" ]; then\n'
         f'    "$hook_dir/{name}{CHAINED}" "$@" || exit $?\n'
         "fi\n"
-        f"exec {python} -m gitflowml {args}\n"
+        + (
+            # concluding a merge: dropped lock entries are expected until the next repro
+            '[ -f "$(git rev-parse --git-path MERGE_HEAD)" ] && exit 0\n'
+            if name == "pre-commit"
+            else ""
+        )
+        + f"exec {python} -m gitflowml {args}\n"
     )
+
+
+def _merge_driver(project: Project) -> bool:
+    """Register `gitflowml merge-driver` for pipeline.lock in .git/config and
+    .gitattributes; False when both were there already."""
+    command = f"{shlex.quote(sys.executable)} -m gitflowml merge-driver %O %A %B"
+    changed = scm.set_config(project.root, "merge.gitflowml-lock.name", "gitflowml pipeline.lock")
+    changed = scm.set_config(project.root, "merge.gitflowml-lock.driver", command) or changed
+    attributes = project.root / ".gitattributes"
+    line = "pipeline.lock merge=gitflowml-lock"
+    text = attributes.read_text() if attributes.exists() else ""
+    if line not in text.splitlines():
+        attributes.write_text(
+            text + ("" if not text or text.endswith("\n") else "\n") + line + "\n"
+        )
+        changed = True
+    return changed
 
 
 def install(project: Project) -> InstallReport:
@@ -71,6 +95,7 @@ def install(project: Project) -> InstallReport:
         path.write_text(_script(name, args))
         path.chmod(0o755)
         report.installed.append(name)
+    report.merge_driver = _merge_driver(project)
     if scm.has_remote(project.root, "origin"):
         ref = lineage.NOTES_REF
         report.refspec_added = scm.ensure_fetch_refspec(

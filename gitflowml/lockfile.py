@@ -282,3 +282,37 @@ def load_current(lock_path: Path, journal: Path, durable: bool = True) -> Lock:
         dump(lock, lock_path)
     journal.unlink(missing_ok=True)
     return lock
+
+
+# -- three-way merge (the git merge driver) --------------------------------------------------
+def merge(base: Lock, ours: Lock, theirs: Lock) -> tuple[Lock, list[str]]:
+    """Merge per stage: a stage changed on one side only takes that side; one changed
+    differently on both sides is dropped, so `status` shows it stale and `repro` recomputes
+    it. Returns the merged lock and the dropped stages."""
+    merged: dict[str, StageLock] = {}
+    dropped = []
+    for name in sorted(set(base.stages) | set(ours.stages) | set(theirs.stages)):
+        b, o, t = base.stages.get(name), ours.stages.get(name), theirs.stages.get(name)
+        if o == t:
+            chosen = o
+        elif o == b:
+            chosen = t
+        elif t == b:
+            chosen = o
+        else:
+            dropped.append(name)
+            continue
+        if chosen is not None:
+            merged[name] = chosen
+    return Lock(merged), dropped
+
+
+def merge_files(base: Path, ours: Path, theirs: Path) -> list[str]:
+    """The merge driver: merge the three versions and write the result over `ours`."""
+    result, dropped = merge(
+        load(base, "the merge base's pipeline.lock"),
+        load(ours, "our pipeline.lock"),
+        load(theirs, "their pipeline.lock"),
+    )
+    dump(result, ours)
+    return dropped

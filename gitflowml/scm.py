@@ -281,3 +281,12 @@ def fetch_notes(root: Path, remote: str, ref: str) -> bool:
 def branches(root: Path) -> list[str]:
     text = _checked(root, ["for-each-ref", "--format=%(refname:short)", "refs/heads"])
     return [b for b in text.split() if b]
+
+
+def set_config(root: Path, key: str, value: str) -> bool:
+    """Set a repository config value; False when it had that value already."""
+    current = _run(root, ["config", "--local", "--get", key])
+    if current.returncode == 0 and current.stdout.decode().strip() == value:
+        return False
+    _checked(root, ["config", "--local", key, value])
+    return True
