@@ -346,6 +346,22 @@ def log(
     return runlog.entries(_project(project), target, limit)
 
 
+def check_large_files(
+    files: Sequence[str] = (), max_kb: int = 500, *, project: Project | None = None
+) -> list[tuple[str, int]]:
+    """Staged files (or `files`) over `max_kb` KiB that git would store."""
+    from gitflowml import hooks
+
+    return hooks.large_files(_project(project), files, max_kb)
+
+
+def unpushed(remote: str | None = None, *, project: Project | None = None) -> list[str]:
+    """Tracked data paths whose objects the remote (default: the default one) lacks."""
+    from gitflowml import transfer
+
+    return transfer.unpushed(_project(project), remote)
+
+
 def install(*, project: Project | None = None) -> InstallReport:
     """Install the git hooks and the notes fetch refspec."""
     from gitflowml import githooks

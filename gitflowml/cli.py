@@ -632,6 +632,42 @@ def diff_cmd(ctx: click.Context, a: str | None, b: str | None, as_json: bool) ->
     click.echo(render.data_diff_json(result) if as_json else render.data_diff(result))
 
 
+@cli.command("check-large-files")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--max-kb", type=click.IntRange(min=1), default=500, show_default=True)
+@click.pass_context
+def check_large_files(ctx: click.Context, files: tuple[str, ...], max_kb: int) -> None:
+    """Fail on staged files (or FILES) over --max-kb KiB that git would store."""
+    from gitflowml import api, render
+    from gitflowml.errors import PathError
+
+    found = api.check_large_files(files, max_kb, project=_project(ctx))
+    if found:
+        shown = ", ".join(f"{p} ({render.human_size(s)})" for p, s in found)
+        raise PathError(
+            f"{len(found)} file(s) over {max_kb} KiB would go into git: {shown}; track them "
+            "with 'gitflowml add PATH' (and 'git rm --cached PATH'), or allow them in "
+            ".gitflowml/config.yaml under core.allow_large_files"
+        )
+
+
+@cli.command("check-pushed")
+@click.option("-r", "--remote", "remote_name", metavar="NAME", help="Remote to check.")
+@click.pass_context
+def check_pushed(ctx: click.Context, remote_name: str | None) -> None:
+    """Fail when data the workspace uses is not on the remote (the pre-push hook)."""
+    from gitflowml import api
+    from gitflowml.errors import RemoteError
+
+    missing = api.unpushed(remote_name, project=_project(ctx))
+    if missing:
+        shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise RemoteError(
+            f"{len(missing)} tracked path(s) are not on the remote: {shown}; run "
+            "'gitflowml push' first"
+        )
+
+
 @cli.command("merge-driver", hidden=True)
 @click.argument("base", type=click.Path(dir_okay=False))
 @click.argument("ours", type=click.Path(dir_okay=False))

@@ -70,6 +70,7 @@ class Config:
     jobs: int | None = None  # None: chosen from the CPU count
     remotes: tuple[RemoteConfig, ...] = ()
     default_remote: str | None = None
+    allow_large_files: tuple[str, ...] = ()  # glob patterns check-large-files lets through
 
     def remote(self, name: str | None) -> RemoteConfig:
         """The named remote, or the default one; a clear error when there is none."""
@@ -182,12 +183,16 @@ def load(dot_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
     default = core.get("remote")
     if default is not None and not any(r.name == default for r in remotes):
         raise ConfigError(f"{path}: core.remote names '{default}', which is not a remote")
+    allow = core.get("allow_large_files") or []
+    if not isinstance(allow, list):
+        raise ConfigError(f"{path}: core.allow_large_files must be a list of glob patterns")
     return Config(
         cache_types=types,
         cache_dir=cache_dir,
         jobs=jobs,
         remotes=remotes,
         default_remote=None if default is None else str(default),
+        allow_large_files=tuple(str(p) for p in allow),
     )
 
 

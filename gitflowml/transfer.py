@@ -440,3 +440,36 @@ class _Counter:
         self.done += files
         self.bytes += nbytes
         _say(self.sink, self.step, self.done, self.total, self.bytes)
+
+
+# -- the pre-push check ----------------------------------------------------------------------------
+def unpushed(project: Project, remote: str | None = None) -> list[str]:
+    """Data paths of the workspace whose objects the remote lacks (for the pre-push hook).
+    With no remote configured: an error if anything is cached at all, else nothing."""
+    from gitflowml.errors import ConfigError
+
+    entries = scope_entries(project, (), False, False, moving=True)
+    if not entries:
+        return []
+    try:
+        target = remote_of(project, remote, None)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc}; data tracked here would not reach anyone else ({entries[0].target}, …)"
+        ) from None
+    odb = local_odb(project)
+    tops = top_needs(entries)
+    known = {k: n for k, n in tops.items() if not n.is_dir or odb.exists(n.oid, True)}
+    needs = dict(known)
+    needs.update(files_of(odb, known))
+    present = target.has(sorted(needs))
+    missing = {_top_path(needs[k], tops) for k in needs if k not in present}
+    return sorted(missing)
+
+
+def _top_path(need: _Need, tops: dict[str, _Need]) -> str:
+    """The tracked path (pointer target or stage out) a file object belongs to."""
+    for top in tops.values():
+        if need.path == top.path or need.path.startswith(top.path + "/"):
+            return top.path
+    return need.path
