@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.config import RemoteConfig
     from gitflowml.gc import GcReport
     from gitflowml.githooks import InstallReport
+    from gitflowml.importdvc import ImportReport
     from gitflowml.lineage import Node, RecordResult
     from gitflowml.metrics import DataDiff
     from gitflowml.metrics import Row as MetricRow
@@ -360,6 +361,13 @@ def unpushed(remote: str | None = None, *, project: Project | None = None) -> li
     from gitflowml import transfer
 
     return transfer.unpushed(_project(project), remote)
+
+
+def import_dvc(*, project: Project | None = None) -> ImportReport:
+    """Convert dvc.yaml, *.dvc files and .dvc/config remotes in place; idempotent."""
+    from gitflowml import importdvc
+
+    return importdvc.import_dvc(_project(project))
 
 
 def install(*, project: Project | None = None) -> InstallReport:

@@ -668,6 +668,28 @@ def check_pushed(ctx: click.Context, remote_name: str | None) -> None:
         )
 
 
+@cli.command("import-dvc")
+@click.pass_context
+def import_dvc(ctx: click.Context) -> None:
+    """Convert dvc.yaml, *.dvc files and .dvc/config remotes into gitflowml's files."""
+    from gitflowml import api
+
+    report = api.import_dvc(project=_project(ctx))
+    if report.pipeline:
+        _echo(ctx, report.pipeline)
+    for path in report.added:
+        _echo(ctx, f"tracked {path} (hashed again) -> {path}.gfml")
+    for path in report.unchanged:
+        _echo(ctx, f"{path}: converted before")
+    for name in report.remotes:
+        _echo(ctx, f"remote '{name}' converted")
+    for path in report.absent:
+        _echo(ctx, f"{path}: not in the workspace, not converted (run 'dvc pull' first)")
+    for what in report.skipped:
+        _echo(ctx, f"skipped: {what}")
+    _echo(ctx, "dvc.lock is not used: run 'gitflowml repro' to write pipeline.lock")
+
+
 @cli.command("merge-driver", hidden=True)
 @click.argument("base", type=click.Path(dir_okay=False))
 @click.argument("ours", type=click.Path(dir_okay=False))

@@ -1,0 +1,62 @@
+"""import-dvc converts a DVC project in place: dvc.yaml, *.dvc files, .dvc/config remotes."""
+
+from __future__ import annotations
+
+from tests.conftest import Repo, Run
+
+DVC_YAML = """\
+stages:
+  prepare:
+    cmd: mkdir -p out && cp data/raw.csv out/clean.csv
+    deps: [data/raw.csv]
+    outs: [out/clean.csv]
+"""
+DVC_CONFIG = """\
+[core]
+    remote = storage
+['remote "storage"']
+    url = s3://bucket/dvc
+    endpointurl = http://127.0.0.1:9000
+['remote "backup"']
+    url = /mnt/backup
+"""
+
+
+def test_import_dvc(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "dvc.yaml": DVC_YAML,
+            "data": {
+                "raw.csv": "a,b\n1,2\n",
+                "raw.csv.dvc": "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 8\n"
+                "  path: raw.csv\n",
+                "gone.csv.dvc": "outs:\n- md5: 0123456789abcdef\n  path: gone.csv\n",
+            },
+            "images.dvc": "outs:\n- md5: abc.dir\n  path: images\n",
+            "images": {"1.png": b"\x89PNG"},
+            ".dvc": {
+                "config": DVC_CONFIG,
+                "config.local": "['remote \"storage\"']\n    secret_access_key = hunter2\n",
+            },
+        }
+    )
+    out = run("import-dvc").stdout
+    assert "dvc.yaml copied to pipeline.yaml" in out
+    assert "tracked data/raw.csv (hashed again) -> data/raw.csv.gfml" in out
+    assert "tracked images (hashed again) -> images.gfml" in out
+    assert "data/gone.csv: not in the workspace" in out
+    assert "remote 'storage' converted" in out
+    assert (project.root / "data" / "raw.csv.gfml").exists()
+    assert run("remote", "list").stdout == (
+        "backup\t/mnt/backup\nstorage\ts3://bucket/dvc\t(default)\n"
+    )
+    committed = (project.root / ".gitflowml" / "config.yaml").read_text()
+    assert "endpoint_url: http://127.0.0.1:9000" in committed
+    assert "hunter2" not in committed
+    assert "secret: hunter2" in (project.root / ".gitflowml" / "config.local.yaml").read_text()
+    run("repro")
+    assert (project.root / "out" / "clean.csv").read_text() == "a,b\n1,2\n"
+    again = run("import-dvc").stdout  # idempotent
+    assert "pipeline.yaml exists already" in again
+    assert "data/raw.csv: converted before" in again
+    assert "converted\n" not in again.replace("converted before", "")
