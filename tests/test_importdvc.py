@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.conftest import Repo, Run
 
 DVC_YAML = """\
@@ -60,3 +62,32 @@ def test_import_dvc(project: Repo, run: Run) -> None:
     assert "pipeline.yaml exists already" in again
     assert "data/raw.csv: converted before" in again
     assert "converted\n" not in again.replace("converted before", "")
+
+
+def test_check_large_files_and_check_pushed(project: Repo, run: Run, tmp_path: Path) -> None:
+    project.gen(
+        {
+            "big.bin": b"\x00" * (700 * 1024),
+            "docs": {"figure.png": b"\x01" * (600 * 1024)},
+            "data": {"huge.bin": b"\x02" * (900 * 1024)},
+        }
+    )
+    assert run("check-pushed").stdout == ""  # nothing tracked: no remote needed
+    run("add", "data")
+    project.git("add", "big.bin", "docs/figure.png")
+    err = run("check-large-files", code=1).stderr
+    assert "2 file(s) over 500 KiB would go into git: big.bin (700.0 KiB), docs/figure.png" in err
+    assert "gitflowml add" in err
+    assert "huge" not in err  # tracked by gitflowml
+    project.gen(
+        {".gitflowml": {"config.yaml": "schema: 1\ncore:\n  allow_large_files: ['docs/*']\n"}}
+    )
+    err = run("check-large-files", code=1).stderr
+    assert "1 file(s)" in err
+    run("check-large-files", "--max-kb", "800")
+    run("check-large-files", "docs/figure.png")
+    assert "no default remote" in run("check-pushed", code=1).stderr
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    assert "data" in run("check-pushed", code=1).stderr
+    run("push")
+    run("check-pushed")
