@@ -238,3 +238,34 @@ def test_removing_objects_from_the_cache_drops_every_answer(pipe: Repo) -> None:
         state.close()
     assert not quick_dir.exists()
     assert not gfml(pipe.root, "status")[1]
+
+
+def test_record_and_answer_in_process(project: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same round trip as the subprocess tests, in this process (so coverage sees it):
+    arm, note a file, a tree and a git call, settle, then answer; then a change."""
+    project.gen({"a.txt": "1\n", "d": {"x": "2\n"}})
+    time.sleep(quick.RACY_NS / 1e9 + 0.02)  # ctimes out of the racy window
+    args = ["status"]
+    quick.arm(args)
+    try:
+        quick.note(project.root / "a.txt")
+        quick.note(project.root / "absent.txt")
+        quick.note_tree(project.root / "d")
+        out = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=project.root, capture_output=True, check=True
+        ).stdout
+        quick.note_git(["git", "ls-files", "-z"], project.root, {}, out)
+        sys.stdout.write("remembered\n")
+    finally:
+        quick.settle(0)
+    assert quick.answer(args) == "remembered\n"
+    assert quick.answer(["repro"]) is None  # another question
+    (project.root / "d" / "x").write_text("3\n")
+    assert quick.answer(args) is None
+    quick.arm(args)
+    quick.spoil()
+    quick.settle(0)
+    quick.arm(args)
+    sys.stderr.write("a warning\n")
+    quick.settle(0)  # anything on stderr: not saved either
+    assert quick.answer(args) is None
