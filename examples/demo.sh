@@ -4,7 +4,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/gitflowml-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+elsewhere=$(mktemp -d "${TMPDIR:-/tmp}/gitflowml-demo-clone.XXXXXX")
+trap 'rm -rf "$work" "$elsewhere"' EXIT
 cd "$work"
 export GIT_CONFIG_GLOBAL="$work/.gitconfig" GIT_CONFIG_NOSYSTEM=1
 
@@ -91,4 +92,28 @@ def predict(weights, bias, x):
 PY
 step gitflowml status
 step gitflowml repro
-echo; echo "Demo finished: every step above ran for real in $work (removed on exit)."
+
+echo; echo "# Commit the results: the runs are attached to the commit as a git note"
+git add src/model.py && git commit -qm "Clip predictions"
+step gitflowml repro --commit -m "Results with clipped predictions"
+step gitflowml metrics diff HEAD~3 HEAD
+step gitflowml params diff HEAD~3 HEAD
+step gitflowml log -n 3
+step gitflowml lineage model.json
+
+echo; echo "# Share the artifacts through a remote cache (a directory here; S3 works the same)"
+step gitflowml remote add -d team "$elsewhere/remote-cache"
+git add .gitflowml/config.yaml && git commit -qm "Team remote"
+step gitflowml push
+step gitflowml push
+
+echo; echo "# A teammate's fresh clone: pull the data, outputs and lineage; nothing reruns"
+git clone -q "$work" "$elsewhere/clone"
+cd "$elsewhere/clone"
+git config user.name "Teammate"
+git config user.email "teammate@example.invalid"
+step gitflowml pull
+step gitflowml status
+step gitflowml repro
+step gitflowml lineage metrics.json
+echo; echo "Demo finished: every step above ran for real in $work and $elsewhere (removed on exit)."

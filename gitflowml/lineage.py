@@ -345,6 +345,20 @@ def _pointer_oid(root: Path, commit: str, path: str) -> str | None:
         return None
 
 
+def _flat_params(params: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """{"params.yaml": {"train": {"lr": 1}}} -> {"params.yaml:train.lr": 1}."""
+    from gitflowml.params import flatten
+
+    out: dict[str, Any] = {}
+    for file, values in params.items():
+        for key, value in values.items():
+            if isinstance(value, dict):
+                out.update((f"{file}:{k}", v) for k, v in flatten(value, key + ".").items())
+            else:
+                out[f"{file}:{key}"] = value
+    return out
+
+
 class _Tracer:
     def __init__(self, root: Path, commit: str, by_out: dict[tuple[str, str], Attached]) -> None:
         self.root, self.commit, self.by_out = root, commit, by_out
@@ -366,7 +380,7 @@ class _Tracer:
                 duration_s=rec.duration_s,
                 user=rec.user,
                 cmd=" && ".join(rec.cmd) if rec.cmd else f"python: {rec.python}",
-                params={f"{f}:{k}": v for f, kv in rec.params.items() for k, v in kv.items()},
+                params=_flat_params(rec.params),
                 restored=rec.restored,
             )
             inner = seen | {key}
