@@ -144,7 +144,9 @@ def test_log_and_lineage(pipe: Repo, run: Run) -> None:
     assert "neither a stage out" in run("lineage", "nope.txt", code=1).stderr
 
 
-def test_round_trip_through_origin_and_a_remote(pipe: Repo, run: Run, tmp_path: Path) -> None:
+def _published(pipe: Repo, run: Run, tmp_path: Path) -> Path:
+    """Run with --commit, then push the branch to a bare `origin` and the artifacts (and
+    notes) with gitflowml push; returns origin."""
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     pipe.git("remote", "add", "origin", str(origin))
@@ -154,14 +156,24 @@ def test_round_trip_through_origin_and_a_remote(pipe: Repo, run: Run, tmp_path: 
     run("repro", "--commit")
     pipe.git("push", "-q", "origin", "main")
     run("push")
-    assert "refs/notes/gitflowml" in git(tmp_path, "ls-remote", str(origin))
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(origin), str(clone))
-    git(clone, "config", "user.name", "Other")
-    git(clone, "config", "user.email", "other@example.invalid")
-    os.chdir(clone)
+    return origin
+
+
+def _pulled_clone(origin: Path, dest: Path, run: Run) -> Path:
+    """A fresh clone of `origin` (another user), initialised and pulled; the cwd."""
+    git(dest.parent, "clone", "-q", str(origin), str(dest))
+    git(dest, "config", "user.name", "Other")
+    git(dest, "config", "user.email", "other@example.invalid")
+    os.chdir(dest)
     run("init")
     run("pull")
+    return dest
+
+
+def test_round_trip_through_origin_and_a_remote(pipe: Repo, run: Run, tmp_path: Path) -> None:
+    origin = _published(pipe, run, tmp_path)
+    assert "refs/notes/gitflowml" in git(tmp_path, "ls-remote", str(origin))
+    clone = _pulled_clone(origin, tmp_path / "clone", run)
     assert (clone / "model.txt").exists()
     tree = run("lineage", "model.txt").stdout
     assert "stage 'train'" in tree
@@ -169,22 +181,8 @@ def test_round_trip_through_origin_and_a_remote(pipe: Repo, run: Run, tmp_path: 
 
 
 def test_notes_from_two_clones_merge(pipe: Repo, run: Run, tmp_path: Path) -> None:
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
-    pipe.git("remote", "add", "origin", str(origin))
-    run("remote", "add", "-d", "store", str(tmp_path / "store"))
-    pipe.git("add", "-A")
-    pipe.git("commit", "-qm", "remote")
-    run("repro", "--commit")
-    pipe.git("push", "-q", "origin", "main")
-    run("push")
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(origin), str(other))
-    git(other, "config", "user.name", "Other")
-    git(other, "config", "user.email", "other@example.invalid")
-    os.chdir(other)
-    run("init")
-    run("pull")
+    origin = _published(pipe, run, tmp_path)
+    _pulled_clone(origin, tmp_path / "other", run)
     run("repro", "-f", "-s", "train")  # the same results, run again here
     assert "Attached 1 run record(s)" in run("record").stdout
     run("push")
