@@ -142,6 +142,8 @@ def repro(
     pull: bool = False,
     commit: bool = False,
     message: str | None = None,
+    executor: str | None = None,
+    scheduler: str | None = None,
     on_event: Callable[[str], None] | None = None,
     on_output: Callable[[str, str], None] | None = None,
     project: Project | None = None,
@@ -173,6 +175,8 @@ def repro(
         wait,
         run_cache,
         pull,
+        executor or proj.config.executor,
+        scheduler or proj.config.scheduler,
     )
     report = runner.run(proj, options, on_event, on_output)
     if report.failed:

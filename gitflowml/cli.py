@@ -175,6 +175,18 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 )
 @click.option("-m", "--message", default=None, help="Commit message for --commit.")
 @click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default=None,
+    help="Where stages run (default: core.executor, else local).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDR",
+    default=None,
+    help="Dask scheduler address (default: core.scheduler, else a local cluster).",
+)
+@click.option(
     "--pull",
     is_flag=True,
     help="First fetch what the stages need and the outs of stages that will be skipped.",
@@ -199,6 +211,8 @@ def repro(
     pull: bool,
     commit: bool,
     message: str | None,
+    executor: str | None,
+    scheduler: str | None,
 ) -> None:
     """Run the stages whose code, data or params changed, in dependency order."""
     from gitflowml import api, render
@@ -222,6 +236,8 @@ def repro(
         pull=pull,
         commit=commit,
         message=message,
+        executor=executor,
+        scheduler=scheduler,
         on_event=event,
         on_output=output,
         project=_project(ctx),

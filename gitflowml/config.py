@@ -71,6 +71,8 @@ class Config:
     remotes: tuple[RemoteConfig, ...] = ()
     default_remote: str | None = None
     allow_large_files: tuple[str, ...] = ()  # glob patterns check-large-files lets through
+    executor: str = "local"  # core.executor: how repro runs stages by default
+    scheduler: str | None = None  # core.scheduler: a Dask scheduler address
 
     def remote(self, name: str | None) -> RemoteConfig:
         """The named remote, or the default one; a clear error when there is none."""
@@ -193,7 +195,17 @@ def load(dot_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
         remotes=remotes,
         default_remote=None if default is None else str(default),
         allow_large_files=tuple(str(p) for p in allow),
+        executor=_executor(core.get("executor"), str(path)),
+        scheduler=None if core.get("scheduler") is None else str(core["scheduler"]),
     )
+
+
+def _executor(value: Any, where: str) -> str:
+    if value is None:
+        return "local"
+    if value not in ("local", "dask"):
+        raise ConfigError(f"{where}: core.executor must be 'local' or 'dask', not {value!r}")
+    return str(value)
 
 
 def _remotes(section: Any, where: str) -> tuple[RemoteConfig, ...]:

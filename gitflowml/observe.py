@@ -37,13 +37,7 @@ def observe(
         if isinstance(info, FileInfo):
             entries[path] = Entry(path, info.oid, info.size)
         elif isinstance(info, DirInfo):
-            manifest = info.manifest
-            entries[path] = Entry(
-                path,
-                info.oid,
-                manifest.size if manifest else None,
-                manifest.nfiles if manifest else None,
-            )
+            entries[path] = Entry(path, info.oid, info.size, info.nfiles)
         else:
             entries[path] = None
     for url in (p for p in paths if "://" in p):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from gitflowml import (
     fsutil,
@@ -34,7 +34,7 @@ from gitflowml import (
 from gitflowml.cache import local_odb, open_state
 from gitflowml.checkout import checkout_entries
 from gitflowml.codedeps import CodeAnalyzer
-from gitflowml.errors import CheckoutError, ObjectMissingError
+from gitflowml.errors import CheckoutError, ObjectMissingError, StageFailedError
 from gitflowml.executors.local import LocalExecutor, OutputSink, RunOutcome, python_command
 from gitflowml.graph import Graph
 from gitflowml.pipeline_model import Pipeline, Stage
@@ -57,6 +57,8 @@ class ReproOptions:
     wait: float | None = None
     run_cache: bool = True
     pull: bool = False  # fetch what the stages need, and outs of skipped stages, first
+    executor: str = "local"  # or "dask"
+    scheduler: str | None = None  # a Dask scheduler address; None: a local cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,9 @@ class _Run:
         self.lock = lockfile.load_current(self.lock_path, self.journal)
         self.named = set(pipestatus.resolve_targets(pipeline, options.targets))
         self.executor = LocalExecutor(on_output if options.jobs > 1 else None)
+        self.remote_run: RemoteRun | None = None
+        if options.executor == "dask" and not options.dry:
+            self.remote_run = RemoteRun(project, options.scheduler, max(1, options.jobs), say)
         self.report = ReproReport()
         self.results: dict[str, StageResult] = {}
         self.order = select(pipeline, graph, options)
@@ -159,6 +164,8 @@ class _Run:
             self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
         finally:
             self.background.shutdown(wait=True)  # each entry is written atomically
+            if self.remote_run is not None:
+                self.remote_run.close()
             ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
             if self.journal.exists():
                 lockfile.dump(self.lock, self.lock_path)
@@ -195,6 +202,8 @@ class _Run:
                     stop = stop or (not ok and not self.options.keep_going)
         except BaseException:  # Ctrl-C: end the running stages before waiting for them
             self.executor.kill_all()
+            if self.remote_run is not None:
+                self.remote_run.cancel_all()
             raise
         finally:
             pool.shutdown(wait=True)
@@ -277,6 +286,15 @@ class _Run:
         self.say(f"Running stage '{name}': {'; '.join(r.describe() for r in reasons)}")
         self._prepare_outs(stage)
         self.pending[name] = reasons
+        if self.remote_run is not None:  # inputs go up in this thread: the state is not shared
+            try:
+                spec, resources = self.remote_run.prepare(stage, now, self.storer)
+            except StageFailedError as exc:  # fits no worker: fails like a stage, not the run
+                self.pending.pop(name, None)
+                self._done(StageResult(name, "failed", reasons, message=str(exc)))
+                return False
+            future = pool.submit(self.remote_run.run, stage, spec, resources)
+            return future, now, cost
         future = pool.submit(
             self.executor.run_stage,
             name,
@@ -445,6 +463,118 @@ def _check_not_added(project: Project, pipeline: Pipeline) -> None:
             f"already; remove {pointer_of[target]} (the stage will track it) or change the "
             "stage's outs"
         )
+
+
+class RemoteRun:
+    """The client side of `--executor dask`: inputs up to the remote, the stage to a
+    worker, outs back into the cache and the workspace."""
+
+    def __init__(self, project: Project, scheduler: str | None, workers: int, say: Event) -> None:
+        from gitflowml.executors.dask import DaskExecutor
+        from gitflowml.remote import open_remote
+
+        self.project = project
+        self.config = project.config.remote(None)
+        self.remote = open_remote(self.config, project.root, 4 * project.jobs)
+        self.odb = local_odb(project)
+        say(f"Starting Dask ({scheduler or f'a local cluster of {workers} workers'})")
+        self.dask = DaskExecutor(self.config, scheduler, workers)
+        self.say = say
+
+    def close(self) -> None:
+        self.dask.close()
+
+    def cancel_all(self) -> None:
+        self.dask.kill_all()
+
+    def prepare(
+        self, stage: Stage, now: repro.Observed, storer: Scanner
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        from dataclasses import asdict
+
+        from gitflowml.remote import object_key
+
+        root = self.project.root
+        inputs: list[tuple[str, str, bool]] = []
+        files: dict[str, Path] = {}  # object key -> local object
+        local = [d for d in stage.deps if "://" not in d and now.paths.get(d) is not None]
+        extra = sorted(
+            {e.path for e in now.code.get(stage.name, ())} | {p.file for p in stage.params}
+        )
+        extra = [p for p in extra if (root / p).is_file() and p not in local]
+        for path, info in zip(
+            local + extra, storer.scan_many([root / p for p in local + extra]), strict=True
+        ):
+            # the hash state may know a file no command ever stored (a script in git)
+            if isinstance(info, DirInfo):
+                assert info.manifest is not None
+                oid = self.odb.add_manifest(info.manifest)
+                files[object_key(oid, True)] = self.odb.path(oid, True)
+                for row in info.manifest.entries:
+                    self._store(root / path / row.relpath, row.oid)
+                    files[object_key(row.oid)] = self.odb.path(row.oid)
+                inputs.append((path, oid, True))
+            elif isinstance(info, FileInfo):
+                self._store(root / path, info.oid)
+                files[object_key(info.oid)] = self.odb.path(info.oid)
+                inputs.append((path, info.oid, False))
+        there = self.remote.has(sorted(files))
+        todo = sorted(k for k in files if k not in there and not k.endswith(".dir"))
+        self.remote.upload([(files[k], k) for k in todo])
+        manifests = sorted(k for k in files if k not in there and k.endswith(".dir"))
+        self.remote.upload([(files[k], k) for k in manifests])  # after their files
+        spec = {
+            "name": stage.name,
+            "cmd": list(stage.cmd or ()),
+            "python": stage.python,
+            "args_json": json.dumps(stage.kwargs),
+            "wdir": stage.wdir,
+            "env": dict(stage.env),
+            "timeout": stage.timeout,
+            "retries": stage.retries,
+            "inputs": inputs,
+            "outs": [o.path for o in stage.outs],
+            "remote": asdict(self.config),
+        }
+        res = stage.resources
+        resources = self.dask.check_fits(stage.name, res.cpus, res.memory, res.gpus)
+        return spec, resources
+
+    def _store(self, path: Path, oid: str) -> None:
+        if not self.odb.exists(oid):
+            stored, _ = self.odb.add_file(str(path))
+            if stored != oid:
+                raise StageFailedError(f"{path} changed while the stage was being sent; retry")
+
+    def run(self, stage: Stage, spec: dict[str, Any], resources: dict[str, float]) -> RunOutcome:
+        from gitflowml import transfer
+
+        result = self.dask.run(spec, resources, stage.retries)
+        for line in result.get("output", []) if result["exit_code"] else []:
+            self.say(f"[{stage.name}] {line}")
+        outs = [lockfile.Entry(p, oid, size, nfiles) for p, oid, size, nfiles in result["outs"]]
+        if outs:
+            tracked = [pipestatus.as_tracked(e) for e in outs]
+            transfer.fetch_entries(self.project, self.remote, tracked)
+            for entry in outs:
+                self._put(entry)
+        return RunOutcome(
+            result["exit_code"], result["attempts"], result["duration_s"], result["timed_out"]
+        )
+
+    def _put(self, entry: lockfile.Entry) -> None:
+        """An out, fetched into the cache, into the workspace (no hash state: any thread)."""
+        types = self.project.config.cache_types
+        dest = self.project.root / entry.path
+        fsutil.remove(dest)
+        if entry.nfiles is None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self.odb.materialise(entry.oid, dest, types, False, True)
+            return
+        for row in self.odb.read_manifest(entry.oid).entries:
+            target = dest / row.relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.odb.materialise(row.oid, target, types, row.isexec, True)
 
 
 def _succeeded(future: Future[RunOutcome]) -> bool:

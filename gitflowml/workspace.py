@@ -34,6 +34,8 @@ class FileInfo:
 class DirInfo:
     manifest: hashing.Manifest | None  # None when answered from the directory fingerprint
     oid: str
+    size: int = 0  # total bytes and number of files, known either way
+    nfiles: int = 0
 
     @property
     def files(self) -> hashing.Manifest:
@@ -93,7 +95,7 @@ class Scanner:
                 if not need_manifest:
                     oid = self.state.get_dir(str(path), fingerprint)
                     if oid is not None:
-                        shapes.append(("known", path, [], oid))
+                        shapes.append(("known", path, items, oid))
                         continue
                 rows = self.state.get_under(str(path))
                 shapes.append(("dir", path, items, fingerprint))
@@ -123,7 +125,7 @@ class Scanner:
         if kind == "missing":
             return None
         if kind == "known":
-            return DirInfo(None, extra)
+            return DirInfo(None, extra, sum(i.stat.size for i in items), len(items))
         if kind == "file":
             item = items[0]
             return FileInfo(known[item.key], item.stat.size, item.isexec)
@@ -134,7 +136,7 @@ class Scanner:
         newest = max((i.stat.mtime_ns for i in items), default=0)
         if newest + RACY_NS <= self.started_ns:  # no file could hide a same-tick rewrite
             self.state.set_dir(str(path), extra, oid)
-        return DirInfo(manifest, oid)
+        return DirInfo(manifest, oid, manifest.size, manifest.nfiles)
 
     def _hash(self, items: Sequence[_Pending]) -> list[str]:
         if not items:
