@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import Repo, Run
 from tests.test_remote import _s3_remote, bucket, s3_endpoint  # noqa: F401 - fixtures
-
-pytest.importorskip("distributed")
 
 DIAMOND = """\
 stages:
@@ -33,7 +32,7 @@ stages:
     deps: [left, right.json]
     outs: [joined.txt]
 """
-FILES = {
+FILES: dict[str, Any] = {
     "data": {"a.txt": "alpha\n", "b.txt": "beta\n"},
     "prep.py": (
         "import pathlib, sys\nsrc, dst = sys.argv[1:]\n"
@@ -83,7 +82,7 @@ def test_a_diamond_on_dask_matches_a_local_run(diamond: Repo, run: Run, tmp_path
 def test_dask_with_the_s3_remote(
     diamond: Repo,
     run: Run,
-    bucket: str,
+    bucket: str,  # noqa: F811 - the fixture of that name
     s3_endpoint: str,  # noqa: F811
 ) -> None:
     _s3_remote(run, bucket, s3_endpoint)
