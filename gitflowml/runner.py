@@ -549,7 +549,14 @@ class RemoteRun:
     def run(self, stage: Stage, spec: dict[str, Any], resources: dict[str, float]) -> RunOutcome:
         from gitflowml import transfer
 
-        result = self.dask.run(spec, resources, stage.retries)
+        try:
+            result = self.dask.run(spec, resources, stage.retries)
+        except Exception as exc:
+            raise StageFailedError(
+                f"stage '{stage.name}' could not finish on the Dask cluster "
+                f"({type(exc).__name__}: {exc}); it was tried {stage.retries + 1} time(s); "
+                "raise 'retries' or check the workers"
+            ) from exc
         for line in result.get("output", []) if result["exit_code"] else []:
             self.say(f"[{stage.name}] {line}")
         outs = [lockfile.Entry(p, oid, size, nfiles) for p, oid, size, nfiles in result["outs"]]

@@ -110,3 +110,18 @@ def test_dask_needs_a_remote_the_workers_can_reach(project: Repo, run: Run) -> N
     assert "no default remote" in run("repro", "--executor", "dask", code=1).stderr
     run("remote", "add", "-d", "mem", "memory://x")
     assert "Dask workers cannot reach" in run("repro", "--executor", "dask", code=1).stderr
+
+
+def test_a_lost_worker_is_retried_elsewhere(project: Repo, run: Run, tmp_path: Path) -> None:
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    marker = tmp_path / "killed-once"
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n  fragile:\n"
+            f'    cmd: "if [ ! -f {marker} ]; then touch {marker}; kill -9 $PPID; sleep 5; fi;'
+            ' echo done > out.txt"\n    outs: [out.txt]\n    retries: 1\n'
+        }
+    )
+    run("repro", "--executor", "dask", "-j", "2")
+    assert marker.exists()  # the first worker died mid-stage
+    assert (project.root / "out.txt").read_text() == "done\n"
