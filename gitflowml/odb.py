@@ -286,19 +286,29 @@ class LocalOdb:
         return True
 
     def _verified_copy(self, oid: str, src: Path, tmp: Path, mode: int) -> None:
-        hasher = hashing.new_hasher()
-        buf = bytearray(hashing.CHUNK)
-        view = memoryview(buf)
-        fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        fd_in = os.open(src, os.O_RDONLY)
         try:
-            with open(src, "rb", buffering=0) as f_in:
-                while n := f_in.readinto(buf):
-                    block = view[:n]
-                    hasher.update(block)
-                    _write_all(fd_out, block)
+            size = os.fstat(fd_in).st_size
+            fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            try:
+                if size < hashing.CHUNK:  # one exact read: no large buffer per small file
+                    data = os.read(fd_in, size + 1)
+                    digest = hashing.hash_bytes(data)
+                    _write_all(fd_out, data)
+                else:
+                    hasher = hashing.new_hasher()
+                    buf = bytearray(hashing.CHUNK)
+                    view = memoryview(buf)
+                    while n := os.readv(fd_in, [buf]):
+                        block = view[:n]
+                        hasher.update(block)
+                        _write_all(fd_out, block)
+                    digest = hasher.hexdigest()
+            finally:
+                os.close(fd_out)
         finally:
-            os.close(fd_out)
-        if hasher.hexdigest() != oid:
+            os.close(fd_in)
+        if digest != oid:
             os.unlink(tmp)
             raise ObjectCorruptError(_corrupt_message(src))
 

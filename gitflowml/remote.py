@@ -265,7 +265,7 @@ class Remote:
         with self.errors("reading"):
             fd = os.open(self.local / key, os.O_RDONLY)
             try:
-                data = os.read(fd, _SMALL + 1)
+                data = os.read(fd, min(os.fstat(fd).st_size, _SMALL) + 1)
             finally:
                 os.close(fd)
         return data if len(data) <= _SMALL else None
@@ -322,7 +322,8 @@ def _copy(src: str, dst: str) -> int:
     """Copy a file: one read and one write when small, else shutil (copy_file_range)."""
     fd = os.open(src, os.O_RDONLY)
     try:
-        data = os.read(fd, _SMALL + 1)
+        size = os.fstat(fd).st_size  # an exact read: os.read(n) allocates n bytes first
+        data = os.read(fd, min(size, _SMALL) + 1)
         if len(data) <= _SMALL:
             out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
             try:
