@@ -393,9 +393,10 @@ def push(
     ctx: click.Context, /, targets: tuple[str, ...], remote_name: str | None, **kw: Any
 ) -> None:
     """Upload the objects the remote lacks."""
+    from gitflowml import render
+
     report = _run_transfer(ctx, "push", targets=targets, remote=remote_name, **kw)
-    runs = f", {report.runs} run-cache entries" if report.runs else ""
-    _echo(ctx, f"{report.moved} uploaded, {report.present} already present{runs}")
+    _echo(ctx, render.transfer(report, "uploaded", "already present"))
 
 
 @cli.command()
@@ -405,9 +406,10 @@ def fetch(
     ctx: click.Context, /, targets: tuple[str, ...], remote_name: str | None, **kw: Any
 ) -> None:
     """Download into the cache the objects it lacks, verified."""
+    from gitflowml import render
+
     report = _run_transfer(ctx, "fetch", targets=targets, remote=remote_name, **kw)
-    runs = f", {report.runs} run-cache entries" if report.runs else ""
-    _echo(ctx, f"{report.moved} downloaded, {report.present} already in cache{runs}")
+    _echo(ctx, render.transfer(report, "downloaded", "already in cache"))
 
 
 @cli.command()
@@ -418,9 +420,10 @@ def pull(
     ctx: click.Context, /, targets: tuple[str, ...], remote_name: str | None, **kw: Any
 ) -> None:
     """fetch, then checkout."""
+    from gitflowml import render
+
     report = _run_transfer(ctx, "pull", targets=targets, remote=remote_name, **kw)
-    runs = f", {report.runs} run-cache entries" if report.runs else ""
-    _echo(ctx, f"{report.moved} downloaded, {report.present} already in cache{runs}")
+    _echo(ctx, render.transfer(report, "downloaded", "already in cache"))
     for path in report.checked_out:
         _echo(ctx, f"M\t{path}")
 

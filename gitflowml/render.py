@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from gitflowml.metrics import DataDiff, Row
     from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
+    from gitflowml.transfer import TransferReport
 
 UP_TO_DATE = "Pipeline is up to date."
 
@@ -295,3 +296,9 @@ def data_diff_json(result: DataDiff) -> str:
         },
         indent=2,
     )
+
+
+def transfer(report: TransferReport, moved: str, present: str) -> str:
+    """`N uploaded, M already present[, K run-cache entries]` (SPEC section 5)."""
+    runs = f", {report.runs} run-cache entries" if report.runs else ""
+    return f"{report.moved} {moved}, {report.present} {present}{runs}"
