@@ -472,6 +472,9 @@ def gc(
     if dry:
         _echo(ctx, f"Would delete: {summary}")
         return
+    if not (plan.removed or plan.runs_removed or plan.cloud_removed):
+        _echo(ctx, f"Nothing to delete; {plan.kept} objects are kept")
+        return
     if not force:
         if not sys.stdin.isatty():
             raise ConfigError(

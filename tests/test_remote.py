@@ -462,3 +462,7 @@ def test_an_interrupted_fetch_leaves_only_whole_objects(
             assert hashing.hash_bytes(path.read_bytes()) == path.parent.name + path.name
     monkeypatch.setattr(remote_mod.Remote, "read_small", real_read)
     assert "downloaded" in run("pull").stdout
+
+
+def test_gc_with_nothing_to_delete_needs_no_confirmation(tracked: Repo, run: Run) -> None:
+    assert run("gc", "-w").stdout == "Nothing to delete; 5 objects are kept\n"
