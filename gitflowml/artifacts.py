@@ -34,6 +34,8 @@ class Revision:
             return
         assert self.rev is not None
         self.commit = scm.rev_parse(self.project.root, self.rev)
+        if self.commit is None and self.rev == "HEAD":
+            raise PathError("this repository has no commits yet, so there is no HEAD to compare")
         if self.commit is None:
             raise PathError(
                 f"'{self.rev}' is not a revision of this repository (a branch, tag, commit or "
