@@ -360,8 +360,11 @@ class _Run:
         attempts: int,
         restored: bool,
     ) -> None:
-        """The run record lineage keeps (pending until `record` attaches it to a commit)."""
-        lineage.save_pending(
+        """The run record lineage keeps (pending until `record` attaches it to a commit).
+        Written on the background thread, like run-cache entries: the run waits for it at
+        the end, not the next stage."""
+        self.background.submit(
+            lineage.save_pending,
             self.project.dot_dir,
             lineage.new_record(
                 stage=stage.name,
