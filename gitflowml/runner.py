@@ -540,7 +540,7 @@ class RemoteRun:
             "remote": asdict(self.config),
         }
         res = stage.resources
-        resources = self.dask.check_fits(stage.name, res.cpus, res.memory, res.gpus)
+        resources = self.dask.check_fits(res.cpus, res.memory, res.gpus)
         return spec, resources
 
     def _store(self, path: Path, oid: str) -> None:

@@ -76,34 +76,35 @@ def files_at(
         names.extend((rev, p) for p in listing.split("\0") if p and wanted(p))
     if not names:
         return []
-    request = "".join(f"{rev}:{path}\n" for rev, path in names).encode()
-    proc = subprocess.run(
-        ["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True, check=False
-    )
+    blobs = _cat_batch(root, [f"{rev}:{path}" for rev, path in names])
+    return [(rev, path, b) for (rev, path), b in zip(names, blobs, strict=True) if b is not None]
+
+
+def _cat_batch(root: Path, objects: Sequence[str]) -> list[bytes | None]:
+    """The content of each blob named (a sha or `rev:path`) with one `git cat-file --batch`;
+    None for a name that is missing or not a blob."""
+    proc = _run(root, ["cat-file", "--batch"], "".join(f"{o}\n" for o in objects).encode())
     if proc.returncode != 0:
         raise NotAGitRepoError(f"git cat-file failed in {root}: {proc.stderr.decode().strip()}")
-    out, data, pos = [], proc.stdout, 0
-    for rev, path in names:
+    out: list[bytes | None] = []
+    data, pos = proc.stdout, 0
+    for _name in objects:
         end = data.index(b"\n", pos)
         header = data[pos:end].split()
         pos = end + 1
-        if len(header) < 3 or header[1] != b"blob":
+        if len(header) < 3:  # "<name> missing"
+            out.append(None)
             continue
         size = int(header[2])
-        out.append((rev, path, data[pos : pos + size]))
+        out.append(data[pos : pos + size] if header[1] == b"blob" else None)
         pos += size + 1
     return out
 
 
 def _git(root: Path, args: list[str]) -> str:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, env=env, check=False)
-    except FileNotFoundError:
-        raise NotAGitRepoError("git is not installed or not on PATH; install git") from None
-    if proc.returncode != 0:
-        return ""
-    return proc.stdout.decode("utf-8", "surrogateescape")
+    """git's output, or "" when it fails (a revision that does not exist, say)."""
+    proc = _run(root, args)
+    return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else ""
 
 
 def tracked(root: Path, relpaths: Sequence[str]) -> list[str]:
@@ -173,21 +174,12 @@ def notes_of(root: Path, ref: str, commits: set[str]) -> dict[str, str]:
         blob, _, commit = line.partition(" ")
         if commit in commits:
             pairs.append((blob, commit))
-    if not pairs:
-        return {}
-    request = "".join(f"{blob}\n" for blob, _ in pairs).encode()
-    data = _run(root, ["cat-file", "--batch"], request).stdout
-    out, pos = {}, 0
-    for _blob, commit in pairs:
-        end = data.index(b"\n", pos)
-        header = data[pos:end].split()
-        pos = end + 1
-        if len(header) < 3:
-            continue
-        size = int(header[2])
-        out[commit] = data[pos : pos + size].decode("utf-8", "replace")
-        pos += size + 1
-    return out
+    blobs = _cat_batch(root, [blob for blob, _ in pairs])
+    return {
+        commit: data.decode("utf-8", "replace")
+        for (_, commit), data in zip(pairs, blobs, strict=True)
+        if data is not None
+    }
 
 
 def commit_info(root: Path, commits: list[str]) -> dict[str, tuple[str, str]]:

@@ -25,7 +25,7 @@ from gitflowml import hashing, lockfile, pipestatus, pointer, runcache, scm
 from gitflowml.cache import Tracked, local_odb, open_state, select
 from gitflowml.errors import ObjectMissingError, RemoteError
 from gitflowml.odb import LocalOdb
-from gitflowml.pipeline_model import Stage
+from gitflowml.pipeline_model import Pipeline, Stage
 from gitflowml.project import POINTER_SUFFIX, Project
 from gitflowml.remote import Remote, object_key, open_remote, run_key
 
@@ -68,9 +68,11 @@ def remote_of(project: Project, name: str | None, jobs: int | None) -> Remote:
 def _local_only(project: Project) -> set[str]:
     """Paths of outs marked `push: false` in pipeline.yaml."""
     found = pipestatus.load(project)
-    if found is None:
-        return set()
-    return {o.path for s in found[0].stages.values() for o in s.outs if not o.push}
+    return set() if found is None else _local_only_of(found[0])
+
+
+def _local_only_of(pipeline: Pipeline) -> set[str]:
+    return {o.path for s in pipeline.stages.values() for o in s.outs if not o.push}
 
 
 def _workspace_entries(project: Project, targets: Sequence[str], moving: bool) -> list[Tracked]:
@@ -81,7 +83,7 @@ def _workspace_entries(project: Project, targets: Sequence[str], moving: bool) -
         lock = lockfile.load_current(*pipestatus.lock_paths(project), durable=False)
         by_stage = pipestatus.outs_of(found[0], lock)
         if moving:
-            local_only = {o.path for s in found[0].stages.values() for o in s.outs if not o.push}
+            local_only = _local_only_of(found[0])
             by_stage = {
                 n: [t for t in ts if t.target not in local_only] for n, ts in by_stage.items()
             }

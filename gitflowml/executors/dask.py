@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +78,7 @@ class DaskExecutor:
         for future in futures:
             future.cancel()
 
-    def check_fits(self, name: str, cpus: float, memory: int | None, gpus: int) -> dict[str, float]:
+    def check_fits(self, cpus: float, memory: int | None, gpus: int) -> dict[str, float]:
         """The Dask resources a stage asks for; a clear error when no worker has them."""
         wanted: dict[str, float] = {"cpus": cpus}
         if memory:
@@ -204,7 +203,3 @@ def _upload(remote: Any, root: Path, out: str) -> list[Any]:
     dir_oid = hashing.hash_bytes(data)
     remote.write(object_key(dir_oid, True), data)
     return [out, dir_oid, manifest.size, manifest.nfiles]
-
-
-def remote_config_dict(config: RemoteConfig) -> dict[str, Any]:
-    return asdict(config)
