@@ -10,20 +10,18 @@ reachable from a revision in a few git calls, newest first, for `log` and `linea
 
 from __future__ import annotations
 
-import getpass
+import fcntl
+import functools
 import json
 import os
-import platform
-import socket
 import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gitflowml import __version__, fsutil, hashing, lockfile, scm
+from gitflowml import __version__, fsutil, lockfile, scm
 from gitflowml.errors import PipelineError
 
 SCHEMA = 1
@@ -120,7 +118,10 @@ def new_record(
     restored: bool,
 ) -> RunRecord:
     """A record of a stage that just finished (or was restored), from its lock entry."""
+    from datetime import datetime, timezone
+
     started = datetime.fromtimestamp(started_ns / 1e9, tz=timezone.utc)
+    user, host, python_version = _machine()
     return RunRecord(
         stage=stage,
         key=key,
@@ -136,46 +137,106 @@ def new_record(
         exit_code=0,
         attempts=attempts,
         restored=restored,
-        user=_user(),
-        host=socket.gethostname(),
-        python_version=platform.python_version(),
+        user=user,
+        host=host,
+        python_version=python_version,
         platform=sys.platform,
     )
 
 
-def _user() -> str:
+@functools.cache
+def _machine() -> tuple[str, str, str]:
+    """(user, host, Python version): the same for every record this process makes."""
+    import getpass
+    import platform
+    import socket
+
     try:
-        return getpass.getuser()
+        user = getpass.getuser()
     except (OSError, KeyError):
-        return ""
+        user = ""
+    return user, socket.gethostname(), platform.python_version()
 
 
 # -- pending records ---------------------------------------------------------------------------
-def save_pending(dot_dir: Path, record: RunRecord) -> Path:
-    """Write one pending record atomically; its name sorts by start time."""
-    directory = dot_dir / RUNS_DIR
-    directory.mkdir(exist_ok=True)
-    line = record.line()
-    name = f"{time.time_ns()}-{hashing.hash_bytes(line.encode())[:12]}.json"
-    path = directory / name
-    fsutil.atomic_write_text(path, line + "\n")
-    return path
+class PendingLog:
+    """One run's pending records: a JSON Lines file in `.gitflowml/runs/`, one line appended
+    (one write) as each stage ends. The file is held locked (flock) while the run goes on,
+    so `record` leaves it alone until the run is over; a crash releases the lock, and a line
+    torn by it is skipped. Names sort by start time."""
+
+    def __init__(self, dot_dir: Path) -> None:
+        name = f"{time.time_ns()}-{os.urandom(4).hex()}{LOG_SUFFIX}"
+        self.path = dot_dir / RUNS_DIR / name
+        self._fd: int | None = None
+
+    def append(self, record: RunRecord) -> None:
+        if self._fd is None:
+            self.path.parent.mkdir(exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._fd = fd
+        os.write(self._fd, (record.line() + "\n").encode())
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # and with it the lock
+            self._fd = None
+
+
+LOG_SUFFIX = ".jsonl"
 
 
 def pending(dot_dir: Path) -> list[tuple[Path, RunRecord]]:
+    """Every pending record, oldest run first, with the file that holds it."""
     directory = dot_dir / RUNS_DIR
     try:
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".json"))
+        names = sorted(n for n in os.listdir(directory) if n.endswith((".json", LOG_SUFFIX)))
     except FileNotFoundError:
         return []
-    out = []
+    out: list[tuple[Path, RunRecord]] = []
     for name in names:
         path = directory / name
         try:
-            out.append((path, RunRecord.from_dict(json.loads(path.read_text()))))
-        except (ValueError, KeyError, TypeError, OSError):
-            continue  # a torn or foreign file: never attached, never fatal
+            data = path.read_bytes()
+        except OSError:
+            continue
+        out.extend((path, rec) for rec in _parse_lines(data))
     return out
+
+
+def _parse_lines(data: bytes) -> list[RunRecord]:
+    """The records of a pending file (one per line; a single-record `.json` file is one
+    line too); torn or foreign lines are skipped, never fatal."""
+    records = []
+    for raw in data.splitlines():
+        try:
+            records.append(RunRecord.from_dict(json.loads(raw)))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return records
+
+
+def _settle_pending(path: Path, attached: set[str]) -> bool:
+    """Drop the `attached` records (by line) from a pending file: unlink it when nothing
+    else is left, else rewrite it atomically. False when a run still writes it (locked)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        keep = [r.line() for r in _parse_lines(path.read_bytes()) if r.line() not in attached]
+        if keep:
+            fsutil.atomic_write_text(path, "".join(line + "\n" for line in keep))
+        else:
+            path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 # -- notes -------------------------------------------------------------------------------------
@@ -226,9 +287,10 @@ def record(root: Path, dot_dir: Path, rev: str = "HEAD") -> RecordResult:
             result.attached.append(rec)
     if result.attached:
         scm.note_write(root, NOTES_REF, commit, "\n".join(sorted(lines)) + "\n")
-    for path, _rec in attach:
-        path.unlink(missing_ok=True)
-    result.still_pending = len(waiting) - len(attach)
+    done = {rec.line() for _path, rec in attach}
+    busy = {path for path in {p for p, _rec in attach} if not _settle_pending(path, done)}
+    # records in a file a running repro still writes are attached, and stay pending too
+    result.still_pending = len(waiting) - sum(1 for p, _rec in attach if p not in busy)
     return result
 
 

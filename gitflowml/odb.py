@@ -30,6 +30,7 @@ OBJECT_MODE = 0o444
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 _TOKEN = os.urandom(6).hex()  # re-drawn in a forked child by _reseed
 _COUNTER = itertools.count()
+Later = list[tuple[str, bytes, bool]]  # objects hashed, not yet written: (oid, content, is_dir)
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
 
 
@@ -103,10 +104,15 @@ class LocalOdb:
                 os.unlink(tmp)
             raise
 
-    def add_file(self, src: str, size_hint: int | None = None) -> tuple[str, int]:
+    def add_file(
+        self, src: str, size_hint: int | None = None, later: Later | None = None
+    ) -> tuple[str, int]:
         """Hash `src` and store it in one pass; returns (oid, size). Reads the file once.
 
-        `size_hint` (from a recent stat) lets a small file be read with one exact-size read."""
+        `size_hint` (from a recent stat) lets a small file be read with one exact-size read.
+        With `later`, a file that fits in one read is not written yet: its (oid, bytes) is
+        appended there, for `write_later`, so the caller can move the writing off its
+        critical path. Larger files are always stored at once."""
         want = hashing.CHUNK
         if size_hint is not None and size_hint < hashing.CHUNK:
             want = size_hint + 1  # one byte more than expected: shows whether it grew
@@ -116,11 +122,20 @@ class LocalOdb:
             if len(first) < want:  # whole file: the oid is known before writing
                 oid = hashing.hash_bytes(first)
                 if not os.path.exists(f"{self.root}/{oid[:2]}/{oid[2:]}"):
-                    self._write_new(oid, (first,), False)
+                    if later is not None:
+                        later.append((oid, first, False))
+                    else:
+                        self._write_new(oid, (first,), False)
                 return oid, len(first)
             return self._add_stream(fd, first)
         finally:
             os.close(fd)
+
+    def write_later(self, later: Later) -> None:
+        """Store what `add_file(..., later=...)` held back (the same bytes it hashed)."""
+        for oid, data, is_dir in later:  # a manifest comes after its files
+            if not os.path.exists(self.path(oid, is_dir)):
+                self._write_new(oid, (data,), is_dir)
 
     def _add_stream(self, src_fd: int, first: bytes) -> tuple[str, int]:
         """A large file: copy it into a temporary object in the kernel (copy_file_range: no
@@ -175,8 +190,13 @@ class LocalOdb:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
-    def add_manifest(self, manifest: hashing.Manifest) -> str:
-        return self.add_bytes(manifest.to_bytes(), is_dir=True)
+    def add_manifest(self, manifest: hashing.Manifest, later: Later | None = None) -> str:
+        if later is None:
+            return self.add_bytes(manifest.to_bytes(), is_dir=True)
+        data = manifest.to_bytes()
+        oid = hashing.hash_bytes(data)
+        later.append((oid, data, True))
+        return oid
 
     def missing(self, oids: set[str]) -> set[str]:
         """Which of `oids` (file objects) are not in `odb`: one listing per fan-out directory."""

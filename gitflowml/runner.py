@@ -2,13 +2,17 @@
 
 Each stage is judged just before it would run, against what its upstream stages left
 behind, so a rerun that produces identical outputs leaves its downstream stages alone
-(early cutoff). Everything that touches the state cache, the object store and the lock
-happens in the calling thread; worker threads only wait on commands. Each finished stage's
-lock entry goes to the lock journal at once, and the lock is rewritten once at the end.
+(early cutoff). Everything that reads the state cache and the workspace happens in the
+calling thread; worker threads only wait on commands. What only writes (the objects of
+small outs, the stage's line in the lock journal, its run-cache entry and run record) is
+handed, in that order, to one background thread, so the next command need not wait for
+it: a journal line is written only once its objects are in the cache. The lock is
+rewritten once at the end, after the background thread has finished.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -35,12 +39,20 @@ from gitflowml.cache import local_odb, open_state
 from gitflowml.checkout import checkout_entries
 from gitflowml.codedeps import CodeAnalyzer
 from gitflowml.errors import CheckoutError, ObjectMissingError, StageFailedError
-from gitflowml.executors.local import LocalExecutor, OutputSink, RunOutcome, python_command
+from gitflowml.executors.local import (
+    LocalExecutor,
+    OutputSink,
+    RunOutcome,
+    StageRun,
+    python_command,
+)
 from gitflowml.graph import Graph
+from gitflowml.odb import Later
 from gitflowml.pipeline_model import Pipeline, Stage
 from gitflowml.project import Project
 from gitflowml.workspace import DirInfo, FileInfo, Scanner
 
+Running = Future[RunOutcome] | StageRun  # a stage whose commands were started
 Outcome = Literal["ran", "restored", "up to date", "failed", "not run", "frozen", "would run"]
 Event = Callable[[str], None]
 
@@ -158,19 +170,26 @@ class _Run:
         self.odb = local_odb(self.project)
         self.storer = Scanner(state, self.project.jobs, store=self.odb)  # commits outs
         self.code = CodeAnalyzer(self.project.root, self.scanner, state)
-        # run-cache entries are written off the critical path: the next stage need not wait
-        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runcache")
+        # writes off the critical path, in order: the next stage need not wait for them
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitflowml-write")
+        self.writes: list[Future[object]] = []
+        self.records = lineage.PendingLog(self.project.dot_dir)
         try:
             self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
         finally:
-            self.background.shutdown(wait=True)  # each entry is written atomically
+            self.background.shutdown(wait=True)  # each write is atomic
+            self.records.close()
+            failed = next((e for f in self.writes if (e := f.exception()) is not None), None)
             if self.remote_run is not None:
                 self.remote_run.close()
             ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
-            if self.journal.exists():
+            if self.journal.exists() and failed is None:
                 lockfile.dump(self.lock, self.lock_path)
                 self.journal.unlink()
+            # else the journal holds exactly the stages whose objects were written
             state.close()
+            if failed is not None:
+                raise failed
         self.report.results = [self.results[n] for n in self.order if n in self.results]
         return self.report
 
@@ -178,7 +197,7 @@ class _Run:
     def _schedule(self, order: list[str]) -> None:
         budget = max(1, self.options.jobs)
         waiting = list(order)
-        running: dict[Future[RunOutcome], tuple[str, repro.Observed, int]] = {}
+        running: dict[Running, tuple[str, repro.Observed, int]] = {}
         stop = False
         pool = ThreadPoolExecutor(max_workers=budget)
         try:
@@ -191,7 +210,7 @@ class _Run:
                     return
                 if not running:
                     continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished = _wait_any(running)
                 done = [(future, *running.pop(future)) for future in finished]
                 if not stop and all(_succeeded(f) for f, *_ in done):
                     # start what does not depend on them first: their outs are hashed and
@@ -213,7 +232,7 @@ class _Run:
         pool: ThreadPoolExecutor,
         budget: int,
         waiting: list[str],
-        running: dict[Future[RunOutcome], tuple[str, repro.Observed, int]],
+        running: dict[Running, tuple[str, repro.Observed, int]],
     ) -> None:
         """Start every waiting stage whose upstream stages are done, while there is room."""
         used = sum(cost for _, _, cost in running.values())
@@ -249,7 +268,7 @@ class _Run:
 
     def _start(
         self, pool: ThreadPoolExecutor, name: str, room: int
-    ) -> tuple[Future[RunOutcome], repro.Observed, int] | Literal[False] | None:
+    ) -> tuple[Running, repro.Observed, int] | Literal[False] | None:
         """Judge the stage; start it if stale and there is room. False: nothing to run;
         None: stale, but it must wait for room."""
         stage = self.pipeline.stages[name]
@@ -295,8 +314,7 @@ class _Run:
                 return False
             future = pool.submit(self.remote_run.run, stage, spec, resources)
             return future, now, cost
-        future = pool.submit(
-            self.executor.run_stage,
+        args = (
             name,
             _commands(stage),
             self.project.root / stage.wdir,
@@ -304,7 +322,9 @@ class _Run:
             stage.timeout,
             stage.retries,
         )
-        return future, now, cost
+        if self.options.jobs <= 1:  # waited for in this thread: no hand-over per stage
+            return self.executor.start_stage(*args), now, cost
+        return pool.submit(self.executor.run_stage, *args), now, cost
 
     def _restore(
         self, stage: Stage, now: repro.Observed, reasons: tuple[repro.Reason, ...]
@@ -312,7 +332,8 @@ class _Run:
         """Restore the outs of an earlier run with the same inputs, if the cache has them."""
         if self.options.force or not self.options.run_cache or not runcache.usable(stage):
             return False  # a forced stage really runs
-        outs = runcache.get(self.project.cache_dir, runcache.key(stage, now))
+        key = runcache.key(stage, now)
+        outs = runcache.get(self.project.cache_dir, key)
         if outs is None or {e.path for e in outs} != {o.path for o in stage.outs}:
             return False
         tracked = [pipestatus.as_tracked(e) for e in outs]
@@ -328,7 +349,7 @@ class _Run:
             return False  # objects gone (gc): run the stage instead
         self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
         self._record(stage, now, outs)
-        self._run_record(stage, now, time.time_ns(), 0.0, 0, restored=True)
+        self._run_record(stage, key, time.time_ns(), 0.0, 0, restored=True)
         self.say(
             f"Restored stage '{stage.name}' from the run-cache "
             f"({'; '.join(r.describe() for r in reasons)})"
@@ -336,8 +357,15 @@ class _Run:
         self._done(StageResult(stage.name, "restored", reasons))
         return True
 
+    def _later(self, fn: Callable[..., object], *args: Any) -> None:
+        self.writes.append(self.background.submit(fn, *args))
+
     def _record(
-        self, stage: Stage, before: repro.Observed, outs: tuple[lockfile.Entry, ...]
+        self,
+        stage: Stage,
+        before: repro.Observed,
+        outs: tuple[lockfile.Entry, ...],
+        later: Later | None = None,
     ) -> None:
         entry = lockfile.StageLock(
             cmd=stage.cmd,
@@ -348,34 +376,44 @@ class _Run:
             code=before.code.get(stage.name, ()),
             outs=outs,
         )
-        lockfile.journal_append(self.journal, stage.name, entry)
         self.lock = self.lock.with_stage(stage.name, entry)
+        self._later(self._settle, later or [], stage.name, entry)
+
+    def _settle(self, later: Later, name: str, entry: lockfile.StageLock) -> None:
+        """The background half of `_record`: objects first, then the journal line."""
+        try:
+            self.odb.write_later(later)
+        except OSError as exc:
+            raise StageFailedError(
+                f"stage '{name}' ran, but its outs could not be stored in the cache "
+                f"({exc.strerror or exc}: {exc.filename or self.odb.root}); fix that and "
+                "run repro again: the stage will run again"
+            ) from exc
+        lockfile.journal_append(self.journal, name, entry)
 
     def _run_record(
         self,
         stage: Stage,
-        before: repro.Observed,
+        key: str,
         started_ns: int,
         duration_s: float,
         attempts: int,
         restored: bool,
     ) -> None:
         """The run record lineage keeps (pending until `record` attaches it to a commit).
-        Written on the background thread, like run-cache entries: the run waits for it at
-        the end, not the next stage."""
-        self.background.submit(
-            lineage.save_pending,
-            self.project.dot_dir,
-            lineage.new_record(
-                stage=stage.name,
-                key=runcache.key(stage, before),
-                entry=self.lock.stages[stage.name],
-                started_ns=started_ns,
-                duration_s=duration_s,
-                attempts=attempts,
-                restored=restored,
-            ),
+        Made and written on the background thread, like run-cache entries: the run waits
+        for it at the end, not the next stage."""
+        make = functools.partial(
+            lineage.new_record,
+            stage=stage.name,
+            key=key,
+            entry=self.lock.stages[stage.name],
+            started_ns=started_ns,
+            duration_s=duration_s,
+            attempts=attempts,
+            restored=restored,
         )
+        self._later(lambda: self.records.append(make()))
 
     def _prepare_outs(self, stage: Stage) -> None:
         for out in stage.outs:
@@ -414,25 +452,28 @@ class _Run:
                 )
             )
             return False
-        outs = self._commit_outs(stage)
-        self._record(stage, before, outs)
+        outs, later = self._commit_outs(stage)
+        self._record(stage, before, outs, later)
         started_ns = time.time_ns() - int(outcome.duration_s * 1e9)
-        self._run_record(stage, before, started_ns, outcome.duration_s, outcome.attempts, False)
+        key = runcache.key(stage, before)
+        self._run_record(stage, key, started_ns, outcome.duration_s, outcome.attempts, False)
         if self.options.run_cache and runcache.usable(stage):
-            self.background.submit(
-                runcache.put, self.project.cache_dir, runcache.key(stage, before), outs
-            )
+            self._later(runcache.put, self.project.cache_dir, key, outs)
         self._done(StageResult(name, "ran", reasons, outcome.attempts, outcome.duration_s))
         return True
 
-    def _commit_outs(self, stage: Stage) -> tuple[lockfile.Entry, ...]:
+    def _commit_outs(self, stage: Stage) -> tuple[tuple[lockfile.Entry, ...], Later | None]:
+        """Hash the outs; large files are stored now, small ones are returned for
+        `_settle` (on Dask, everything is in the cache already: the next stage uploads
+        from it)."""
         entries = []
+        later: Later | None = [] if self.remote_run is None else None
         # every out is stored, cache: false ones too (they are small, and the run-cache
         # restores them); only cached outs are gitignored, the others stay in git
-        infos = self.storer.scan_many([self.project.root / o.path for o in stage.outs])
+        infos = self.storer.scan_many([self.project.root / o.path for o in stage.outs], later=later)
         for out, info in zip(stage.outs, infos, strict=True):
             if isinstance(info, DirInfo):
-                self.odb.add_manifest(info.files)
+                self.odb.add_manifest(info.files, later)
                 entries.append(
                     lockfile.Entry(out.path, info.oid, info.files.size, info.files.nfiles)
                 )
@@ -440,7 +481,7 @@ class _Run:
                 entries.append(lockfile.Entry(out.path, info.oid, info.size))
             if out.cache:
                 self.to_ignore.append(self.project.root / out.path)
-        return tuple(entries)
+        return tuple(entries), later
 
     def _done(self, result: StageResult) -> None:
         self.results[result.name] = result
@@ -587,7 +628,19 @@ class RemoteRun:
             self.odb.materialise(row.oid, target, types, row.isexec, True)
 
 
-def _succeeded(future: Future[RunOutcome]) -> bool:
+def _wait_any(running: dict[Running, Any]) -> set[Running]:
+    """The runs that have ended, at least one: a stage started in this thread (one at a
+    time, with -j 1) is waited for here; futures of worker threads as they finish."""
+    inline = [r for r in running if isinstance(r, StageRun)]
+    if inline:
+        inline[0].exception()  # blocks until it ends; never raises
+        return {inline[0]}
+    futures = [r for r in running if isinstance(r, Future)]
+    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+    return set(done)
+
+
+def _succeeded(future: Running) -> bool:
     return future.exception() is None and future.result().exit_code == 0
 
 

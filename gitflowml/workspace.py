@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from gitflowml import hashing, parallel, quick
 from gitflowml.errors import PathError
-from gitflowml.odb import LocalOdb
+from gitflowml.odb import Later, LocalOdb
 from gitflowml.state import RACY_NS, Stat, StateDb
 
 SKIP_DIRS = frozenset({".git", ".gitflowml"})
@@ -70,12 +70,16 @@ class Scanner:
     def scan(self, path: Path) -> Info:
         return self.scan_many([path])[0]
 
-    def scan_many(self, paths: Sequence[Path], need_manifest: bool = True) -> list[Info]:
+    def scan_many(
+        self, paths: Sequence[Path], need_manifest: bool = True, later: Later | None = None
+    ) -> list[Info]:
         """Hash every path; the files of all of them that must be read are read in one pool.
 
         With `need_manifest=False` a directory whose files all have the (path, inode, size,
         mtime) they had when it was last hashed is answered from the state cache by its
-        fingerprint alone, as a `DirInfo` without a manifest."""
+        fingerprint alone, as a `DirInfo` without a manifest. With `later` (a storing
+        scanner only), small files are hashed now and their objects left to
+        `LocalOdb.write_later` (see `LocalOdb.add_file`)."""
         shapes: list[tuple[str, Path, list[_Pending], str]] = []
         known: dict[str, str] = {}
         pending: list[_Pending] = []
@@ -115,7 +119,7 @@ class Scanner:
                     pending.append(item)
                 else:
                     known[item.key] = oid
-        for item, oid in zip(pending, self._hash(pending), strict=True):
+        for item, oid in zip(pending, self._hash(pending, later), strict=True):
             known[item.key] = oid
         return [self._info(kind, path, items, extra, known) for kind, path, items, extra in shapes]
 
@@ -138,14 +142,14 @@ class Scanner:
             self.state.set_dir(str(path), extra, oid)
         return DirInfo(manifest, oid, manifest.size, manifest.nfiles)
 
-    def _hash(self, items: Sequence[_Pending]) -> list[str]:
+    def _hash(self, items: Sequence[_Pending], later: Later | None = None) -> list[str]:
         if not items:
             return []
         store = self.store
 
         def one(item: _Pending) -> str:
             if store is not None:
-                oid, _ = store.add_file(item.key, item.stat.size)
+                oid, _ = store.add_file(item.key, item.stat.size, later)
             else:
                 oid, _ = hashing.hash_file(item.key)
             return oid

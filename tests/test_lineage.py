@@ -95,6 +95,38 @@ def test_record_attaches_matching_runs_once(pipe: Repo, run: Run) -> None:
     assert "Attached 1 run record(s)" in result
     assert "1 still pending" in result
     assert len(_note(pipe)) == 3
+    # the run's file keeps just the record that was not attached
+    left = lineage.pending(pipe.root / ".gitflowml")
+    assert [r.stage for _, r in left] == ["prep"]
+    assert len(list((pipe.root / ".gitflowml" / "runs").iterdir())) == 1
+
+
+def test_a_run_still_writing_its_records_is_left_alone(pipe: Repo, run: Run) -> None:
+    """`record` never rewrites the record file of a repro that is still running (it holds
+    the file locked); a line torn by a crash is skipped."""
+    run("repro")
+    pipe.git("add", "-A")
+    pipe.git("commit", "-qm", "results")
+    dot = pipe.root / ".gitflowml"
+    (path, rec), *_ = lineage.pending(dot)
+    log = lineage.PendingLog(dot)
+    log.append(rec)  # as a running repro would: the file is now held
+    try:
+        result = run("record").stdout
+        assert "Attached 2 run record(s)" in result
+        assert "1 still pending" in result  # the same run again, in the busy file
+        assert log.path.exists()
+        assert not path.exists()  # the finished run's file is settled
+    finally:
+        log.close()
+    with log.path.open("a") as fh:
+        fh.write('{"stage": "torn')  # a crash mid-line
+    assert [r.stage for _, r in lineage.pending(dot)] == [rec.stage]
+    result = run("record").stdout  # attached already: settled, not attached twice
+    assert "Attached 0 run record(s)" in result
+    assert "0 still pending" in result
+    assert not log.path.exists()
+    assert len(_note(pipe)) == 2
 
 
 def test_repro_commit(pipe: Repo, run: Run) -> None:
