@@ -173,6 +173,7 @@ class _Run:
         # writes off the critical path, in order: the next stage need not wait for them
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitflowml-write")
         self.writes: list[Future[object]] = []
+        self.write_failed = False
         self.records = lineage.PendingLog(self.project.dot_dir)
         try:
             self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
@@ -212,6 +213,7 @@ class _Run:
                     continue
                 finished = _wait_any(running)
                 done = [(future, *running.pop(future)) for future in finished]
+                stop = stop or self.write_failed  # start nothing more
                 if not stop and all(_succeeded(f) for f, *_ in done):
                     # start what does not depend on them first: their outs are hashed and
                     # stored while the next command already runs
@@ -384,6 +386,7 @@ class _Run:
         try:
             self.odb.write_later(later)
         except OSError as exc:
+            self.write_failed = True
             raise StageFailedError(
                 f"stage '{name}' ran, but its outs could not be stored in the cache "
                 f"({exc.strerror or exc}: {exc.filename or self.odb.root}); fix that and "

@@ -497,15 +497,16 @@ def test_an_out_that_is_also_added_is_refused(project: Repo, run: Run) -> None:
 def test_outs_that_cannot_be_stored_fail_the_run_and_only_that_stage_reruns(
     project: Repo, run: Run
 ) -> None:
-    """Small outs are written to the cache in the background; when that fails the run says
-    so, keeps the lock entries of the stages that were stored, and the next run redoes the
-    stage that was not."""
+    """Small outs are written to the cache in the background; when that fails the run starts
+    nothing more and says so, keeps the lock entries of the stages that were stored, and
+    the next run redoes the stages that were not."""
     from gitflowml import hashing
 
     project.gen(
         {
             "pipeline.yaml": "stages:\n  a:\n    cmd: echo hello > a.txt\n    outs: [a.txt]\n"
-            "  b:\n    cmd: echo world > b.txt\n    outs: [b.txt]\n"
+            "  b:\n    cmd: sleep 1 && echo world > b.txt\n    outs: [b.txt]\n"
+            "  c:\n    cmd: echo c > c.txt\n    outs: [c.txt]\n"
         }
     )
     fan = project.root / ".gitflowml" / "cache" / hashing.hash_bytes(b"hello\n")[:2]
@@ -514,13 +515,14 @@ def test_outs_that_cannot_be_stored_fail_the_run_and_only_that_stage_reruns(
     result = run("repro", code=1)
     assert result.stderr.startswith("error: stage 'a' ran, but its outs could not be stored")
     assert "Traceback" not in result.stderr
+    assert not (project.root / "c.txt").exists()  # started after the failure: never
     status = json.loads(run("status", "--json").stdout)
-    assert sorted(status) == ["a"]  # b's entry was kept (in the journal)
+    assert sorted(status) == ["a", "c"]  # b's entry was kept (in the journal)
     fan.unlink()
     again = run("repro")
-    assert _ran(again.stdout) == ["a"]
+    assert _ran(again.stdout) == ["a", "c"]
     lock = _lock(project.root)
-    assert sorted(lock.stages) == ["a", "b"]
+    assert sorted(lock.stages) == ["a", "b", "c"]
     for stage in lock.stages.values():
         for entry in stage.outs:
             assert (project.root / ".gitflowml" / "cache" / entry.oid[:2] / entry.oid[2:]).exists()
