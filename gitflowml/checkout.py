@@ -39,14 +39,21 @@ class _Plan:
     replace_whole: bool  # the target is the wrong kind (file vs dir) and must be removed
 
 
-def checkout(project: Project, targets: Sequence[str] = (), force: bool = False) -> CheckoutReport:
-    """Added paths (pointer files) and the cached outs of pipeline stages (pipeline.lock)."""
+def checkout(
+    project: Project,
+    targets: Sequence[str] = (),
+    force: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> CheckoutReport:
+    """Added paths (pointer files) and the cached outs of pipeline stages (pipeline.lock);
+    `skip`: targets known to be in place already (pull wrote them)."""
     from gitflowml import pipestatus
 
     by_stage = pipestatus.outs_by_stage(project)  # parses pipeline.yaml and the lock once
     entries = select(
         project, targets, extra=[t for outs in by_stage.values() for t in outs], groups=by_stage
     )
+    entries = [e for e in entries if e.target not in skip]
     if not entries:
         return CheckoutReport()
     state = open_state(project)

@@ -51,6 +51,34 @@ def publish(tmp: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
     os.unlink(tmp)
 
 
+def write_new(dest: Path, data: bytes, mode: int) -> bool:
+    """Create `dest` holding `data`, atomically, unless something is there already (then
+    nothing is written and False is returned: never clobbers)."""
+    tmp = tmp_name(dest.parent, dest.name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, dest)
+        except FileExistsError:
+            return False
+        except OSError as exc:  # no hard links here: rename, if the name is still free
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+                raise
+            if os.path.lexists(dest):
+                return False
+            os.rename(tmp, dest)
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

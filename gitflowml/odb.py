@@ -268,6 +268,38 @@ class LocalOdb:
                 os.unlink(tmp)
             raise
 
+    def copies_to(self, directory: Path, link_types: tuple[LinkType, ...]) -> bool:
+        """Whether `materialise` into `directory` would make a plain copy (the first of
+        `link_types` that works here is `copy`): then a caller holding an object's bytes
+        may write the workspace file itself. Reflink is tried once, with a scratch file."""
+        for link in link_types:
+            if link is LinkType.COPY:
+                return True
+            if link is not LinkType.REFLINK:
+                return False
+            if self._reflink_ok and self._reflink_probe(directory):
+                return False
+        return False
+
+    def _reflink_probe(self, directory: Path) -> bool:
+        src = self._tmp()
+        dst = directory / f".gfml-{TMP_PREFIX}{_TOKEN}-{next(_COUNTER)}"
+        try:
+            with open(src, "w+b") as f_in, open(dst, "wb") as f_out:
+                f_in.write(b"x")
+                f_in.flush()
+                fcntl.ioctl(f_out.fileno(), FICLONE, f_in.fileno())
+            return True
+        except OSError as exc:
+            if exc.errno in _NO_REFLINK:
+                self._reflink_ok = False
+                return False
+            raise
+        finally:
+            for path in (src, dst):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+
     def _try_link(
         self, link: LinkType, oid: str, src: Path, tmp: Path, mode: int, verified: bool
     ) -> bool:

@@ -16,12 +16,13 @@ cache.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitflowml import hashing, lockfile, pipestatus, pointer, runcache, scm
+from gitflowml import fsutil, hashing, lockfile, pipestatus, pointer, runcache, scm
 from gitflowml.cache import Tracked, local_odb, open_state, select
 from gitflowml.errors import ObjectMissingError, RemoteError
 from gitflowml.odb import LocalOdb
@@ -244,9 +245,71 @@ def fetch(
     on_progress: ProgressSink | None = None,
     notes: bool = True,
 ) -> TransferReport:
+    return _fetch(
+        project, targets, remote, jobs, all_branches, all_commits, on_progress, notes, None
+    )
+
+
+@dataclass
+class _Placing:
+    """pull: workspace files written straight from the fetched bytes, for tracked paths
+    that do not exist in the workspace at all (nothing there to compare or to lose). Only
+    when checkout would make plain copies (no reflink, hardlink or symlink configured)."""
+
+    entries: list[Tracked]
+    dests: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)  # oid -> files
+    files: dict[str, set[Path]] = field(default_factory=dict)  # target -> its files
+    written: list[tuple[Path, str]] = field(default_factory=list)  # (path, oid)
+
+    def plan(self, project: Project, odb: LocalOdb) -> None:
+        """Once the manifests are local: which file gets which object."""
+        made: set[Path] = set()
+        for entry in self.entries:
+            base = project.abspath(entry.target)
+            ptr = entry.pointer
+            if not ptr.is_dir:
+                rows = [(base, ptr.oid, ptr.isexec)]
+            elif odb.exists(ptr.oid, True):
+                manifest = odb.read_manifest(ptr.oid)
+                rows = [(base / r.relpath, r.oid, r.isexec) for r in manifest.entries]
+            else:
+                continue  # not on the remote either (lenient): checkout will say so
+            try:
+                for parent in sorted({p.parent for p, _, _ in rows} - made):
+                    parent.mkdir(parents=True, exist_ok=True)
+                    made.add(parent)
+            except OSError:
+                continue  # a file where a directory should be: checkout will say so
+            self.files[entry.target] = {p for p, _, _ in rows}
+            for path, oid, isexec in rows:
+                self.dests.setdefault(oid, []).append((path, isexec))
+
+    def place(self, oid: str, data: bytes) -> None:
+        """Write the files that hold object `oid` (verified bytes), never over anything."""
+        for path, isexec in self.dests.get(oid, ()):
+            if fsutil.write_new(path, data, 0o777 if isexec else 0o666):
+                self.written.append((path, oid))
+
+    def complete(self) -> list[str]:
+        """Targets whose every file was written here."""
+        done = {p for p, _ in self.written}
+        return [t for t, paths in self.files.items() if paths <= done]
+
+
+def _fetch(
+    project: Project,
+    targets: Sequence[str],
+    remote: str | None,
+    jobs: int | None,
+    all_branches: bool,
+    all_commits: bool,
+    on_progress: ProgressSink | None,
+    notes: bool,
+    placing: _Placing | None,
+) -> TransferReport:
     source = remote_of(project, remote, jobs)
     entries = scope_entries(project, targets, all_branches, all_commits, moving=True)
-    report = fetch_entries(project, source, entries, on_progress)
+    report = fetch_entries(project, source, entries, on_progress, placing=placing)
     report.runs = _fetch_runs(project, source)
     if notes and scm.has_remote(project.root, "origin"):
         from gitflowml import lineage
@@ -261,15 +324,19 @@ def fetch_entries(
     entries: Sequence[Tracked],
     on_progress: ProgressSink | None = None,
     lenient: bool = False,
+    placing: _Placing | None = None,
 ) -> TransferReport:
     """Download what `entries` need and the cache lacks. `lenient`: skip what the remote
-    does not have (repro --pull runs those stages instead) rather than failing."""
+    does not have (repro --pull runs those stages instead) rather than failing.
+    `placing`: also write those workspace files from the downloaded bytes."""
     odb = local_odb(project)
     tops = top_needs(entries)
     report = TransferReport(remote=source.name)
     # manifests first: they say which files a directory needs
     manifests = {k: n for k, n in tops.items() if n.is_dir and not odb.exists(n.oid, True)}
     _download(source, odb, manifests, report, on_progress, lenient)
+    if placing is not None:
+        placing.plan(project, odb)
     known = {k: n for k, n in tops.items() if not n.is_dir or odb.exists(n.oid, True)}
     files = {k: n for k, n in known.items() if not n.is_dir}
     files.update(files_of(odb, known))
@@ -277,7 +344,7 @@ def fetch_entries(
     dir_tops = sum(1 for n in tops.values() if n.is_dir)
     report.present = dir_tops - len(manifests) + len(files) - len(lacking)
     todo = {k: n for k, n in files.items() if n.oid in lacking}
-    _download(source, odb, todo, report, on_progress, lenient)
+    _download(source, odb, todo, report, on_progress, lenient, placing)
     return report
 
 
@@ -326,6 +393,7 @@ def _download(
     report: TransferReport,
     on_progress: ProgressSink | None,
     lenient: bool = False,
+    placing: _Placing | None = None,
 ) -> None:
     if not needs:
         return
@@ -343,7 +411,7 @@ def _download(
         )
     counter = _Counter(on_progress, "downloading", len(keys))
     if source.local is not None:  # read each small object once, verify it in memory
-        keys = _fetch_small_local(source, odb, needs, keys, counter)
+        keys = _fetch_small_local(source, odb, needs, keys, counter, placing)
     pairs = [(k, odb.tmp_path()) for k in keys]
     try:
         source.download(pairs, counter)
@@ -364,10 +432,16 @@ def _download(
 
 
 def _fetch_small_local(
-    source: Remote, odb: LocalOdb, needs: dict[str, _Need], keys: list[str], counter: _Counter
+    source: Remote,
+    odb: LocalOdb,
+    needs: dict[str, _Need],
+    keys: list[str],
+    counter: _Counter,
+    placing: _Placing | None,
 ) -> list[str]:
-    """Store the small objects of a directory remote straight from memory, verified; return
-    the keys left for copying (large ones)."""
+    """Store the small objects of a directory remote straight from memory, verified (and
+    write the workspace files `placing` wants from the same bytes); return the keys left
+    for copying (large ones)."""
 
     def one(key: str) -> tuple[str, int | None]:
         data = source.read_small(key)
@@ -380,6 +454,8 @@ def _fetch_small_local(
                 "content does not match its hash; it was not stored. Push it again from "
                 "a clone with a good copy"
             )
+        if placing is not None and not need.is_dir:
+            placing.place(need.oid, data)
         return key, len(data)
 
     def chunk(part: list[str]) -> list[tuple[str, int | None]]:
@@ -422,8 +498,17 @@ def pull(
 ) -> TransferReport:
     from gitflowml.checkout import checkout
 
-    report = fetch(project, targets, remote, jobs, all_branches, all_commits, on_progress, notes)
-    report.checked_out = list(checkout(project, targets, force).restored)
+    placing = None
+    types = project.config.cache_types
+    if local_odb(project).copies_to(project.root, types):
+        fresh = _workspace_entries(project, targets, moving=True)
+        placing = _Placing([e for e in fresh if not os.path.lexists(project.abspath(e.target))])
+    report = _fetch(
+        project, targets, remote, jobs, all_branches, all_commits, on_progress, notes, placing
+    )
+    placed = placing.complete() if placing is not None else []
+    rest = checkout(project, targets, force, skip=frozenset(placed))
+    report.checked_out = placed + list(rest.restored)
     return report
 
 

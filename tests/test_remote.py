@@ -466,3 +466,85 @@ def test_an_interrupted_fetch_leaves_only_whole_objects(
 
 def test_gc_with_nothing_to_delete_needs_no_confirmation(tracked: Repo, run: Run) -> None:
     assert run("gc", "-w").stdout == "Nothing to delete; 5 objects are kept\n"
+
+
+def _spy_placing(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The workspace files pull wrote straight from fetched bytes."""
+    from gitflowml import fsutil
+
+    placed: list[Path] = []
+    original = fsutil.write_new
+
+    def write_new(dest: Path, data: bytes, mode: int) -> bool:
+        written = original(dest, data, mode)
+        if written:
+            placed.append(dest)
+        return written
+
+    monkeypatch.setattr(fsutil, "write_new", write_new)
+    return placed
+
+
+def test_pull_writes_absent_paths_from_the_fetched_bytes(
+    tracked: Repo, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a fresh clone, pull writes each file once from the verified bytes it fetched
+    (exec bits kept); a path that exists already goes through checkout, which keeps local
+    changes."""
+    (tracked.root / "data" / "run.sh").write_text("#!/bin/sh\necho hi\n")
+    (tracked.root / "data" / "run.sh").chmod(0o755)
+    run("add", "data")
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    run("push")
+    tracked.git("add", "-A")
+    tracked.git("commit", "-qm", "remote")
+    clone = _clone(tracked, tmp_path)
+    os.chdir(clone.root)
+    (clone.root / "model.bin").write_text("my own weights")  # exists: not written over
+    placed = _spy_placing(monkeypatch)
+    result = run("pull", code=1)
+    assert "model.bin" in result.stderr
+    assert "changes that are not in the cache" in result.stderr
+    assert (clone.root / "model.bin").read_text() == "my own weights"
+    assert sorted(p.relative_to(clone.root).as_posix() for p in placed) == [
+        "data/a.csv",
+        "data/b.csv",
+        "data/run.sh",
+        "data/sub/c.bin",
+    ]
+    _same_tree(tracked.root, clone.root, ["data"])
+    assert os.access(clone.root / "data" / "run.sh", os.X_OK)
+    leftovers = [p for d in ("data", "data/sub") for p in (clone.root / d).iterdir()]
+    assert not [p for p in leftovers if p.name.startswith(".")]  # no temporary files
+    (clone.root / "model.bin").unlink()
+    assert run("pull").stdout.splitlines()[-1].endswith("model.bin")
+    _same_tree(tracked.root, clone.root, ["data", "model.bin"])
+    assert run("status").stdout == "Pipeline is up to date.\n"
+
+
+def test_pull_keeps_the_configured_link_type(
+    tracked: Repo, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With hardlinks configured, pull links from the cache instead of writing copies."""
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    run("push")
+    tracked.git("add", "-A")
+    tracked.git("commit", "-qm", "remote")
+    clone = _clone(tracked, tmp_path)
+    os.chdir(clone.root)
+    monkeypatch.setenv("GITFLOWML_CACHE_TYPE", "hardlink")
+    placed = _spy_placing(monkeypatch)
+    run("pull")
+    assert placed == []
+    assert (clone.root / "data" / "a.csv").stat().st_nlink == 2  # the object and this name
+    _same_tree(tracked.root, clone.root, ["data", "model.bin"])
+
+
+def test_write_new_never_clobbers(tmp_path: Path) -> None:
+    from gitflowml import fsutil
+
+    dest = tmp_path / "f"
+    assert fsutil.write_new(dest, b"one", 0o644)
+    assert not fsutil.write_new(dest, b"two", 0o644)
+    assert dest.read_bytes() == b"one"
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]
