@@ -10,8 +10,9 @@ rewritten once. A run killed half-way leaves the journal behind, and `load_curre
 replays it, so finished stages keep their entries. A torn last line is ignored.
 
 `lock.parsed` beside the journal keeps the lock's parsed YAML (marshal), valid while the
-lock's inode, size, mtime and ctime are those it was parsed with, and written only when the
-lock was last modified more than 50 ms earlier. Deleting it costs one parse.
+lock's inode, size, mtime and ctime are those it was parsed with. It is written by `load`
+only when the lock was last modified more than 50 ms earlier, and by `dump` for the lock
+it has just written. Deleting it costs one parse.
 """
 
 from __future__ import annotations
@@ -121,8 +122,28 @@ def dumps(lock: Lock) -> str:
     return yamlio.dumps(lock.to_dict(), flow_leaves=True)
 
 
-def dump(lock: Lock, path: Path) -> None:
+def dump(lock: Lock, path: Path, parsed: Path | None = None) -> None:
+    """Write the lock atomically; with `parsed`, also keep its parsed form for `load`, keyed
+    by the new file's stat data (what we wrote is what a parse would give)."""
     fsutil.atomic_write_text(path, dumps(lock))
+    if parsed is not None:
+        st = os.stat(path)
+        _keep(
+            parsed, (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns), _doc(lock)
+        )
+
+
+def _doc(lock: Lock) -> Any:
+    """`lock.to_dict()` as YAML reads it back: lists, not tuples."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(lock.to_dict())
 
 
 def loads(text: str, shown: str = LOCK_FILE) -> Lock:
@@ -279,7 +300,7 @@ def load_current(lock_path: Path, journal: Path, durable: bool = True) -> Lock:
     if not durable or (not records and not journal.exists()):
         return lock
     if records:
-        dump(lock, lock_path)
+        dump(lock, lock_path, journal.parent / PARSED)
     journal.unlink(missing_ok=True)
     return lock
 

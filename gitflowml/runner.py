@@ -185,7 +185,7 @@ class _Run:
                 self.remote_run.close()
             ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
             if self.journal.exists() and failed is None:
-                lockfile.dump(self.lock, self.lock_path)
+                lockfile.dump(self.lock, self.lock_path, self.journal.parent / lockfile.PARSED)
                 self.journal.unlink()
             # else the journal holds exactly the stages whose objects were written
             state.close()

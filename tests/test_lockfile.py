@@ -147,3 +147,45 @@ def test_the_parsed_lock_is_reused_only_while_the_lock_is_unchanged(tmp_path: Pa
     assert lockfile.load_current(lock_path, journal) == two
     parsed.write_bytes(b"\x00not marshal")
     assert lockfile.load_current(lock_path, journal) == two
+
+
+def test_a_lock_written_with_its_parsed_form_loads_the_same_as_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dump(..., parsed)` keeps what a parse of the written file gives, so the next load
+    needs no YAML; params of every YAML kind come back as a fresh parse gives them."""
+    lock_path, parsed = tmp_path / "pipeline.lock", tmp_path / "tmp" / lockfile.PARSED
+    entry = StageLock(
+        cmd=("python train.py", "echo done"),
+        deps=(Entry("data", "0" * 32, 10, 2), Entry("a.csv", "1" * 32, 3)),
+        params=(
+            (
+                "params.yaml",
+                (
+                    ("lr", 0.1),
+                    ("layers", [1, 2, 3]),
+                    ("opt", {"name": "adam", "betas": [0.9, 0.99], "eps": 1e-8}),
+                    ("name", "1.0"),
+                    ("on", True),
+                    ("none", None),
+                    ("map", {1: "int key", "x": {"y": []}}),
+                ),
+            ),
+        ),
+        outs=(Entry("model.pkl", "2" * 32, 99),),
+    )
+    lock = Lock({"train": entry, "zz": StageLock(python="s.py:f", args=(("n", 3),))})
+    lockfile.dump(lock, lock_path, parsed)
+    assert parsed.exists()
+    fresh = lockfile.loads(lock_path.read_text())
+    assert fresh == lock
+    reads: list[str] = []
+    original = lockfile._parse
+    monkeypatch.setattr(
+        lockfile, "_parse", lambda text, shown: (reads.append(shown), original(text, shown))[1]
+    )
+    assert lockfile.load(lock_path, parsed=parsed) == fresh
+    assert reads == []  # answered from the parsed form
+    lock_path.write_text(lockfile.dumps(Lock()))
+    assert lockfile.load(lock_path, parsed=parsed) == Lock()
+    assert reads == ["pipeline.lock"]  # the lock changed: parsed again
