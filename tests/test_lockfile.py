@@ -181,9 +181,12 @@ def test_a_lock_written_with_its_parsed_form_loads_the_same_as_parsed(
     assert fresh == lock
     reads: list[str] = []
     original = lockfile._parse
-    monkeypatch.setattr(
-        lockfile, "_parse", lambda text, shown: (reads.append(shown), original(text, shown))[1]
-    )
+
+    def counting(text: str, shown: str) -> object:
+        reads.append(shown)
+        return original(text, shown)
+
+    monkeypatch.setattr(lockfile, "_parse", counting)
     assert lockfile.load(lock_path, parsed=parsed) == fresh
     assert reads == []  # answered from the parsed form
     lock_path.write_text(lockfile.dumps(Lock()))
