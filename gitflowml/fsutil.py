@@ -51,6 +51,13 @@ def publish(tmp: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
     os.unlink(tmp)
 
 
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """os.write until all of `data` is written (a write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_new(dest: Path, data: bytes, mode: int) -> bool:
     """Create `dest` holding `data`, atomically, unless something is there already (then
     nothing is written and False is returned: never clobbers)."""
@@ -58,9 +65,7 @@ def write_new(dest: Path, data: bytes, mode: int) -> bool:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
         finally:
             os.close(fd)
         try:

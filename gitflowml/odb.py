@@ -95,7 +95,7 @@ class LocalOdb:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
                 for block in blocks:
-                    _write_all(fd, block)
+                    fsutil.write_all(fd, block)
             finally:
                 os.close(fd)
             self._install(tmp, oid, is_dir)
@@ -145,7 +145,7 @@ class LocalOdb:
         try:
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
-                _write_all(fd, first)
+                fsutil.write_all(fd, first)
                 _copy_rest(src_fd, fd)
                 os.lseek(fd, 0, os.SEEK_SET)
                 with open(fd, "rb", buffering=0, closefd=False) as copy:
@@ -346,7 +346,7 @@ class LocalOdb:
                 if size < hashing.CHUNK:  # one exact read: no large buffer per small file
                     data = os.read(fd_in, size + 1)
                     digest = hashing.hash_bytes(data)
-                    _write_all(fd_out, data)
+                    fsutil.write_all(fd_out, data)
                 else:
                     hasher = hashing.new_hasher()
                     buf = bytearray(hashing.CHUNK)
@@ -354,7 +354,7 @@ class LocalOdb:
                     while n := os.readv(fd_in, [buf]):
                         block = view[:n]
                         hasher.update(block)
-                        _write_all(fd_out, block)
+                        fsutil.write_all(fd_out, block)
                     digest = hasher.hexdigest()
             finally:
                 os.close(fd_out)
@@ -384,11 +384,4 @@ def _copy_rest(src: int, dst: int) -> None:
     buf = bytearray(hashing.CHUNK)
     view = memoryview(buf)
     while n := os.readv(src, [buf]):
-        _write_all(dst, view[:n])
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+        fsutil.write_all(dst, view[:n])

@@ -327,9 +327,7 @@ def _copy(src: str, dst: str) -> int:
         if len(data) <= _SMALL:
             out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(out, view) :]
+                fsutil.write_all(out, data)
             finally:
                 os.close(out)
             return len(data)

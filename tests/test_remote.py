@@ -116,6 +116,17 @@ def _clone(repo: Repo, tmp_path: Path) -> Repo:
     return Repo(dest)
 
 
+def _pushed_clone(repo: Repo, run: Run, tmp_path: Path) -> Repo:
+    """Push everything to a directory remote, commit, and clone; the clone is the cwd."""
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    run("push")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "remote")
+    clone = _clone(repo, tmp_path)
+    os.chdir(clone.root)
+    return clone
+
+
 def _same_tree(a: Path, b: Path, names: list[str]) -> None:
     for name in names:
         pa, pb = a / name, b / name
@@ -436,11 +447,7 @@ def test_an_interrupted_fetch_leaves_only_whole_objects(
 ) -> None:
     from gitflowml import hashing
 
-    run("remote", "add", "-d", "store", str(tmp_path / "store"))
-    run("push")
-    tracked.git("add", "-A")
-    tracked.git("commit", "-qm", "remote")
-    os.chdir(_clone(tracked, tmp_path).root)
+    _pushed_clone(tracked, run, tmp_path)
     run("init")
     real_read = remote_mod.Remote.read_small
     reads: list[str] = []
@@ -494,12 +501,7 @@ def test_pull_writes_absent_paths_from_the_fetched_bytes(
     (tracked.root / "data" / "run.sh").write_text("#!/bin/sh\necho hi\n")
     (tracked.root / "data" / "run.sh").chmod(0o755)
     run("add", "data")
-    run("remote", "add", "-d", "store", str(tmp_path / "store"))
-    run("push")
-    tracked.git("add", "-A")
-    tracked.git("commit", "-qm", "remote")
-    clone = _clone(tracked, tmp_path)
-    os.chdir(clone.root)
+    clone = _pushed_clone(tracked, run, tmp_path)
     (clone.root / "model.bin").write_text("my own weights")  # exists: not written over
     placed = _spy_placing(monkeypatch)
     result = run("pull", code=1)
@@ -526,12 +528,7 @@ def test_pull_keeps_the_configured_link_type(
     tracked: Repo, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With hardlinks configured, pull links from the cache instead of writing copies."""
-    run("remote", "add", "-d", "store", str(tmp_path / "store"))
-    run("push")
-    tracked.git("add", "-A")
-    tracked.git("commit", "-qm", "remote")
-    clone = _clone(tracked, tmp_path)
-    os.chdir(clone.root)
+    clone = _pushed_clone(tracked, run, tmp_path)
     monkeypatch.setenv("GITFLOWML_CACHE_TYPE", "hardlink")
     placed = _spy_placing(monkeypatch)
     run("pull")
