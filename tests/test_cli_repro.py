@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -526,3 +527,24 @@ def test_outs_that_cannot_be_stored_fail_the_run_and_only_that_stage_reruns(
     for stage in lock.stages.values():
         for entry in stage.outs:
             assert (project.root / ".gitflowml" / "cache" / entry.oid[:2] / entry.oid[2:]).exists()
+
+
+def test_stages_run_in_their_wdir_wherever_repro_is_started(project: Repo, run: Run) -> None:
+    """The command's directory is the stage's wdir, whether repro runs from the root (the
+    command is then started with posix_spawn where it runs in the root) or not."""
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n  top:\n    cmd: pwd > top.txt\n    outs: [top.txt]\n"
+            "  inner:\n    cmd: pwd > inner.txt\n    wdir: sub\n    outs: [inner.txt]\n",
+            "sub": {"keep": ""},
+        }
+    )
+    run("repro")
+    assert Path((project.root / "top.txt").read_text().strip()).samefile(project.root)
+    assert Path((project.root / "sub" / "inner.txt").read_text().strip()).samefile(
+        project.root / "sub"
+    )
+    os.chdir(project.root / "sub")
+    (project.root / "top.txt").unlink()
+    run("repro")  # from a subdirectory: the stage still runs at the root
+    assert Path((project.root / "top.txt").read_text().strip()).samefile(project.root)
