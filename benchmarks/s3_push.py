@@ -134,8 +134,12 @@ def main() -> int:
         )
         print(f"| objects/s | {nfiles / g:.0f} | {nfiles / d:.0f} | |")
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.terminate()  # a server holding many objects may take long to exit: then kill
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
