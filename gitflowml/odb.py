@@ -162,11 +162,15 @@ class LocalOdb:
                 os.unlink(tmp)
             raise
 
-    def put_verified(self, data: bytes, oid: str, is_dir: bool = False) -> bool:
-        """Store `data` as object `oid` if it hashes to `oid`; False (nothing stored) if not."""
+    def put_verified(
+        self, data: bytes, oid: str, is_dir: bool = False, missing: bool = False
+    ) -> bool:
+        """Store `data` as object `oid` if it hashes to `oid`; False (nothing stored) if not.
+        `missing`: the caller has just seen that the cache lacks it (no stat first; should
+        it have appeared since, the same bytes are published over it)."""
         if hashing.hash_bytes(data) != oid:
             return False
-        if not self.exists(oid, is_dir):
+        if missing or not self.exists(oid, is_dir):
             self._write_new(oid, (data,), is_dir)
         return True
 

@@ -448,7 +448,7 @@ def _fetch_small_local(
         if data is None:
             return key, None
         need = needs[key]
-        if not odb.put_verified(data, need.oid, need.is_dir):
+        if not odb.put_verified(data, need.oid, need.is_dir, missing=True):
             raise RemoteError(
                 f"object {key} on remote '{source.name}' (for {need.path}) is corrupt: its "
                 "content does not match its hash; it was not stored. Push it again from "
