@@ -326,7 +326,8 @@ class _Run:
         )
         if self.options.jobs <= 1:  # waited for in this thread: no hand-over per stage
             return self.executor.start_stage(*args), now, cost
-        return pool.submit(self.executor.run_stage, *args), now, cost
+        started = self.executor.start_stage(*args)  # its first command runs from here on
+        return pool.submit(started.result), now, cost
 
     def _restore(
         self, stage: Stage, now: repro.Observed, reasons: tuple[repro.Reason, ...]

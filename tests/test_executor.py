@@ -43,7 +43,9 @@ def _run(
     timeout: float | None = None,
     retries: int = 0,
 ) -> local.RunOutcome:
-    return executor.run_stage("s", list(commands), cwd, dict(os.environ), timeout, retries)
+    return executor.start_stage(
+        "s", list(commands), cwd, dict(os.environ), timeout, retries
+    ).result()
 
 
 def _check_path(kind: str, spawned: list[list[str]]) -> None:

@@ -47,7 +47,7 @@ def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
         threads_per_worker=1,
         processes=True,
         resources={"cpus": 1},
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # any free port: two clusters never collide
         host="127.0.0.1",
     )
     return Client(cluster), cluster  # type: ignore[no-untyped-call]
@@ -140,9 +140,9 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
             "GITFLOWML_ROOT": str(scratch),
             "PYTHONPATH": str(scratch),
         }
-        outcome = executor.run_stage(
+        outcome = executor.start_stage(
             spec["name"], commands, cwd, env, spec["timeout"], spec["retries"]
-        )
+        ).result()
         result: dict[str, Any] = {
             "exit_code": outcome.exit_code,
             "attempts": outcome.attempts,

@@ -56,17 +56,6 @@ class LocalExecutor:
 
         self._here: dict[Path, bool] = {}
 
-    def run_stage(
-        self,
-        name: str,
-        commands: Sequence[Sequence[str] | str],
-        cwd: Path,
-        env: dict[str, str],
-        timeout: float | None,
-        retries: int,
-    ) -> RunOutcome:
-        return self.start_stage(name, commands, cwd, env, timeout, retries).result()
-
     def start_stage(
         self,
         name: str,
