@@ -16,6 +16,7 @@ import functools
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -189,7 +190,7 @@ class _Run:
                 self.journal.unlink()
             # else the journal holds exactly the stages whose objects were written
             state.close()
-            if failed is not None:
+            if failed is not None and sys.exc_info()[1] is None:  # Ctrl-C keeps its own exit
                 raise failed
         self.report.results = [self.results[n] for n in self.order if n in self.results]
         return self.report
