@@ -259,7 +259,7 @@ class _Placing:
     entries: list[Tracked]
     dests: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)  # oid -> files
     files: dict[str, set[Path]] = field(default_factory=dict)  # target -> its files
-    written: list[tuple[Path, str]] = field(default_factory=list)  # (path, oid)
+    written: list[Path] = field(default_factory=list)
 
     def plan(self, project: Project, odb: LocalOdb) -> None:
         """Once the manifests are local: which file gets which object."""
@@ -288,11 +288,11 @@ class _Placing:
         """Write the files that hold object `oid` (verified bytes), never over anything."""
         for path, isexec in self.dests.get(oid, ()):
             if fsutil.write_new(path, data, 0o777 if isexec else 0o666):
-                self.written.append((path, oid))
+                self.written.append(path)
 
     def complete(self) -> list[str]:
         """Targets whose every file was written here."""
-        done = {p for p, _ in self.written}
+        done = set(self.written)
         return [t for t, paths in self.files.items() if paths <= done]
 
 

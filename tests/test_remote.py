@@ -407,12 +407,7 @@ def test_repro_pull_brings_what_stages_need(project: Repo, run: Run, tmp_path: P
     run("repro")
     project.gen({"params.yaml": "n: 2\n"})
     run("repro")
-    run("remote", "add", "-d", "store", str(tmp_path / "store"))
-    run("push")
-    project.git("add", "-A")
-    project.git("commit", "-qm", "ran twice")
-    clone = _clone(project, tmp_path)
-    os.chdir(clone.root)
+    clone = _pushed_clone(project, run, tmp_path)
     run("init")
     result = run("repro", "--pull")
     assert "Stage 'count' is up to date" in result.stdout  # its out came from the remote

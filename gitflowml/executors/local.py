@@ -53,8 +53,7 @@ class LocalExecutor:
         self.on_output = on_output
         self._running: set[Any] = set()  # Popen or _Spawned
         self._lock = threading.Lock()
-
-        self._here: dict[Path, bool] = {}
+        self._here: dict[Path, bool] = {}  # cwd -> whether it is our own directory
 
     def start_stage(
         self,
