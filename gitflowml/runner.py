@@ -1,17 +1,19 @@
 """`repro`: run the stale stages of the pipeline in dependency order, `jobs` at a time.
 
-Each stage is judged just before it would run, against what its upstream stages left
+Each stage is judged once its upstream stages have finished, against what they left
 behind, so a rerun that produces identical outputs leaves its downstream stages alone
-(early cutoff). Everything that reads the state cache and the workspace happens in the
-calling thread; worker threads only wait on commands. What only writes (the objects of
-small outs, the stage's line in the lock journal, its run-cache entry and run record) is
-handed, in that order, to one background thread, so the next command need not wait for
-it: a journal line is written only once its objects are in the cache. The lock is
-rewritten once at the end, after the background thread has finished.
+(early cutoff). Where it can be, that is done while another stage's command still runs.
+Everything that reads the state cache and the workspace happens in the calling thread;
+worker threads only wait on commands. What only writes (the objects of small outs, the
+stage's line in the lock journal, its run-cache entry and run record) is handed, in that
+order, to one background thread, so the next command need not wait for it: a journal line
+is written only once its objects are in the cache. The lock is rewritten once at the end,
+after the background thread has finished, from entries that thread rendered as it went.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -39,7 +41,12 @@ from gitflowml import (
 from gitflowml.cache import local_odb, open_state
 from gitflowml.checkout import checkout_entries
 from gitflowml.codedeps import CodeAnalyzer
-from gitflowml.errors import CheckoutError, ObjectMissingError, StageFailedError
+from gitflowml.errors import (
+    CheckoutError,
+    GitflowmlError,
+    ObjectMissingError,
+    StageFailedError,
+)
 from gitflowml.executors.local import (
     LocalExecutor,
     OutputSink,
@@ -82,6 +89,17 @@ class StageResult:
     attempts: int = 0
     duration_s: float = 0.0
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What judging a stage found: its inputs now, why it is stale (nothing: up to date),
+    and, where the run-cache may serve it, its key and the entry found under it."""
+
+    now: repro.Observed
+    reasons: tuple[repro.Reason, ...]
+    run_key: str | None = None
+    cached: tuple[lockfile.Entry, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -156,6 +174,8 @@ class _Run:
         self.order = select(pipeline, graph, options)
         self.selection = set(self.order)
         self.pending: dict[str, tuple[repro.Reason, ...]] = {}  # reasons of running stages
+        self.judged: dict[str, _Verdict] = {}  # judged ahead, while a command ran
+        self.rendered: dict[str, tuple[lockfile.StageLock, str]] = {}  # lock text, made ahead
         self.to_ignore: list[Path] = []  # cached outs, gitignored once the run ends
         root = str(project.root)
         python_path = os.environ.get("PYTHONPATH")
@@ -186,7 +206,8 @@ class _Run:
                 self.remote_run.close()
             ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
             if self.journal.exists() and failed is None:
-                lockfile.dump(self.lock, self.lock_path, self.journal.parent / lockfile.PARSED)
+                parsed = self.journal.parent / lockfile.PARSED
+                lockfile.dump(self.lock, self.lock_path, parsed, self.rendered)
                 self.journal.unlink()
             # else the journal holds exactly the stages whose objects were written
             state.close()
@@ -199,7 +220,7 @@ class _Run:
     def _schedule(self, order: list[str]) -> None:
         budget = max(1, self.options.jobs)
         waiting = list(order)
-        running: dict[Running, tuple[str, repro.Observed, int]] = {}
+        running: dict[Running, tuple[str, _Verdict, int]] = {}
         stop = False
         pool = ThreadPoolExecutor(max_workers=budget)
         try:
@@ -212,6 +233,8 @@ class _Run:
                     return
                 if not running:
                     continue
+                if not stop:
+                    self._judge_ahead(waiting)
                 finished = _wait_any(running)
                 done = [(future, *running.pop(future)) for future in finished]
                 stop = stop or self.write_failed  # start nothing more
@@ -219,8 +242,8 @@ class _Run:
                     # start what does not depend on them first: their outs are hashed and
                     # stored while the next command already runs
                     self._launch(pool, budget, waiting, running)
-                for future, name, now, _cost in done:
-                    ok = self._finish(name, future.result(), now)
+                for future, name, verdict, _cost in done:
+                    ok = self._finish(name, future.result(), verdict)
                     stop = stop or (not ok and not self.options.keep_going)
         except BaseException:  # Ctrl-C: end the running stages before waiting for them
             self.executor.kill_all()
@@ -235,7 +258,7 @@ class _Run:
         pool: ThreadPoolExecutor,
         budget: int,
         waiting: list[str],
-        running: dict[Running, tuple[str, repro.Observed, int]],
+        running: dict[Running, tuple[str, _Verdict, int]],
     ) -> None:
         """Start every waiting stage whose upstream stages are done, while there is room."""
         used = sum(cost for _, _, cost in running.values())
@@ -252,8 +275,8 @@ class _Run:
                 break  # stale, but no room until a running stage finishes
             waiting.remove(name)
             if started is not False:
-                future, now, cost = started
-                running[future] = (name, now, cost)
+                future, verdict, cost = started
+                running[future] = (name, verdict, cost)
                 used += cost
 
     def _blocked_by(self, name: str) -> str:
@@ -271,7 +294,7 @@ class _Run:
 
     def _start(
         self, pool: ThreadPoolExecutor, name: str, room: int
-    ) -> tuple[Running, repro.Observed, int] | Literal[False] | None:
+    ) -> tuple[Running, _Verdict, int] | Literal[False] | None:
         """Judge the stage; start it if stale and there is room. False: nothing to run;
         None: stale, but it must wait for room."""
         stage = self.pipeline.stages[name]
@@ -287,10 +310,8 @@ class _Run:
         cost = min(room_needed(stage), max(1, self.options.jobs))
         if cost > room and not self.options.dry:
             return None  # judged once there is room: upstream outputs may still change
-        now = observe.observe(self.project.root, [stage], self.scanner, self.code)
-        reasons = repro.reasons(stage, self.lock.stages.get(name), now)
-        if self.options.force and not reasons:
-            reasons = (repro.Reason("forced"),)
+        verdict = self.judged.pop(name, None) or self._judge(stage)
+        now, reasons = verdict.now, verdict.reasons
         if not reasons:
             self._done(StageResult(name, "up to date"))
             return False
@@ -303,7 +324,7 @@ class _Run:
                 StageResult(name, "failed", reasons, message=f"dep '{missing[0]}' does not exist")
             )
             return False
-        if self._restore(stage, now, reasons):
+        if self._restore(stage, verdict):
             return False
         self.say(f"Running stage '{name}': {'; '.join(r.describe() for r in reasons)}")
         self._prepare_outs(stage)
@@ -316,7 +337,7 @@ class _Run:
                 self._done(StageResult(name, "failed", reasons, message=str(exc)))
                 return False
             future = pool.submit(self.remote_run.run, stage, spec, resources)
-            return future, now, cost
+            return future, verdict, cost
         args = (
             name,
             _commands(stage),
@@ -326,19 +347,46 @@ class _Run:
             stage.retries,
         )
         if self.options.jobs <= 1:  # waited for in this thread: no hand-over per stage
-            return self.executor.start_stage(*args), now, cost
+            return self.executor.start_stage(*args), verdict, cost
         started = self.executor.start_stage(*args)  # its first command runs from here on
-        return pool.submit(started.result), now, cost
+        return pool.submit(started.result), verdict, cost
 
-    def _restore(
-        self, stage: Stage, now: repro.Observed, reasons: tuple[repro.Reason, ...]
-    ) -> bool:
-        """Restore the outs of an earlier run with the same inputs, if the cache has them."""
-        if self.options.force or not self.options.run_cache or not runcache.usable(stage):
-            return False  # a forced stage really runs
+    def _judge(self, stage: Stage) -> _Verdict:
+        """Observe the stage's inputs and outs, and say why it is stale, if it is. Reads
+        only (the hash state aside), so it can be done ahead of the stage's turn."""
+        now = observe.observe(self.project.root, [stage], self.scanner, self.code)
+        reasons = repro.reasons(stage, self.lock.stages.get(stage.name), now)
+        if self.options.force and not reasons:
+            reasons = (repro.Reason("forced"),)
+        if not reasons or not self.options.run_cache or not runcache.usable(stage):
+            return _Verdict(now, reasons)
         key = runcache.key(stage, now)
-        outs = runcache.get(self.project.cache_dir, key)
-        if outs is None or {e.path for e in outs} != {o.path for o in stage.outs}:
+        cached = None if self.options.force else runcache.get(self.project.cache_dir, key)
+        return _Verdict(now, reasons, key, cached)
+
+    def _judge_ahead(self, waiting: list[str]) -> None:
+        """While a command runs, judge the first waiting stage whose upstream stages have
+        all finished: nothing it reads can change before its turn (no running stage is
+        upstream of it, and outs never overlap), so when the running command ends the
+        next one starts at once. Judging has no effect on the workspace, so a stage judged
+        here that never runs (an earlier failure stops the run) has changed nothing."""
+        for name in waiting:
+            if name in self.judged:
+                return
+            blocked = self._blocked_by(name)
+            if blocked == "wait":
+                continue
+            stage = self.pipeline.stages[name]
+            if blocked or stage.frozen or any("://" in d for d in stage.deps):
+                return  # settled at its turn (a URL dep is asked for then, not now)
+            with contextlib.suppress(GitflowmlError):  # judged again, and said, at its turn
+                self.judged[name] = self._judge(stage)
+            return
+
+    def _restore(self, stage: Stage, verdict: _Verdict) -> bool:
+        """Restore the outs of an earlier run with the same inputs, if the cache has them."""
+        key, outs, now, reasons = verdict.run_key, verdict.cached, verdict.now, verdict.reasons
+        if key is None or outs is None or {e.path for e in outs} != {o.path for o in stage.outs}:
             return False
         tracked = [pipestatus.as_tracked(e) for e in outs]
         if self.options.pull:  # the entry came from the remote: so may its objects
@@ -395,6 +443,7 @@ class _Run:
                 "run repro again: the stage will run again"
             ) from exc
         lockfile.journal_append(self.journal, name, entry)
+        self.rendered[name] = (entry, lockfile.stage_text(name, entry))  # for the final lock
 
     def _run_record(
         self,
@@ -431,7 +480,7 @@ class _Run:
         return {**self.base_env, **dict(stage.env)} if stage.env else self.base_env
 
     # -- finishing ---------------------------------------------------------------------------
-    def _finish(self, name: str, outcome: RunOutcome, before: repro.Observed) -> bool:
+    def _finish(self, name: str, outcome: RunOutcome, verdict: _Verdict) -> bool:
         stage = self.pipeline.stages[name]
         reasons = self.pending.pop(name, ())
         if outcome.exit_code != 0:
@@ -458,9 +507,9 @@ class _Run:
             )
             return False
         outs, later = self._commit_outs(stage)
-        self._record(stage, before, outs, later)
+        self._record(stage, verdict.now, outs, later)
         started_ns = time.time_ns() - int(outcome.duration_s * 1e9)
-        key = runcache.key(stage, before)
+        key = verdict.run_key or runcache.key(stage, verdict.now)
         self._run_record(stage, key, started_ns, outcome.duration_s, outcome.attempts, False)
         if self.options.run_cache and runcache.usable(stage):
             self._later(runcache.put, self.project.cache_dir, key, outs)

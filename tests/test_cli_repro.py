@@ -548,3 +548,72 @@ def test_stages_run_in_their_wdir_wherever_repro_is_started(project: Repo, run: 
     (project.root / "top.txt").unlink()
     run("repro")  # from a subdirectory: the stage still runs at the root
     assert Path((project.root / "top.txt").read_text().strip()).samefile(project.root)
+
+
+AHEAD = """\
+stages:
+  first:
+    cmd: sleep 0.3 && ${exit} && echo 1 > first.txt
+    outs: [first.txt]
+  second:
+    cmd: cp in.txt second.txt
+    deps: [in.txt]
+    outs: [second.txt]
+  third:
+    cmd: cp second.txt third.txt
+    deps: [second.txt]
+    outs: [third.txt]
+"""
+
+
+def _judged(monkeypatch: pytest.MonkeyPatch, root: Path) -> dict[str, set[str]]:
+    """Each stage judged, with the outs of the pipeline that existed when it was."""
+    from gitflowml import observe
+
+    seen: dict[str, set[str]] = {}
+    real = observe.observe
+
+    def spy(where: Path, stages, *args, **kwargs):
+        stages = list(stages)
+        for stage in stages:
+            seen[stage.name] = {p.name for p in root.glob("*.txt")} - {"in.txt"}
+        return real(where, stages, *args, **kwargs)
+
+    monkeypatch.setattr(observe, "observe", spy)
+    return seen
+
+
+def test_the_next_stage_is_judged_while_a_command_runs(
+    project: Repo, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With -j 1 the next independent stage is judged while the running command runs, so it
+    starts as soon as that one ends; a stage that needs the running one's outs is judged only
+    after it, against what it left behind."""
+    project.gen({"pipeline.yaml": AHEAD.replace("${exit}", "true"), "in.txt": "v1\n"})
+    seen = _judged(monkeypatch, project.root)
+    result = run("repro")
+    assert _ran(result.stdout) == ["first", "second", "third"]
+    assert seen == {"first": set(), "second": set(), "third": {"first.txt", "second.txt"}}
+    assert (project.root / "third.txt").read_text() == "v1\n"
+    project.gen({"in.txt": "v2\n"})
+    assert _ran(run("repro").stdout) == ["second", "third"]
+    assert (project.root / "third.txt").read_text() == "v2\n"
+
+
+def test_a_stage_judged_ahead_is_left_alone_when_an_earlier_one_fails(
+    project: Repo, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.gen(
+        {
+            "pipeline.yaml": AHEAD.replace("${exit}", "exit 4"),
+            "in.txt": "v1\n",
+            "second.txt": "an earlier version\n",
+        }
+    )
+    seen = _judged(monkeypatch, project.root)
+    result = run("repro", code=1)
+    assert "second" in seen  # judged while `first` ran ...
+    assert _ran(result.stdout) == ["first"]  # ... but never started
+    assert (project.root / "second.txt").read_text() == "an earlier version\n"
+    assert "stage 'first' exited with code 4" in result.stderr
+    assert "second" not in _lock(project.root).stages
