@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from gitflowml.entry import main
+from gitflowml.entry import run
 
-raise SystemExit(main())
+raise SystemExit(run())

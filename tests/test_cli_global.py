@@ -75,3 +75,57 @@ def test_main_returns_exit_codes(project: Repo, capsys) -> None:
     assert main(["add", "nope"]) == 1
     assert main(["--frobnicate"]) == 2
     capsys.readouterr()
+
+
+_RUN = """\
+import atexit, sys, threading, time
+from pathlib import Path
+marks = Path(sys.argv[1])
+atexit.register(lambda: marks.write_text(marks.read_text() + "exit handler\\n"))
+class Torn:
+    def __del__(self) -> None:  # runs only when the interpreter tears its objects down
+        marks.write_text(marks.read_text() + "teardown\\n")
+torn = Torn()
+if sys.argv[2] == "thread":
+    def late() -> None:
+        time.sleep(0.3)
+        marks.write_text(marks.read_text() + "thread\\n")
+    threading.Thread(target=late).start()
+sys.argv = ["gitflowml", *sys.argv[3:]]
+from gitflowml.entry import run
+raise SystemExit(run())
+"""
+
+
+def test_the_process_exit_keeps_output_codes_and_exit_handlers(project: Repo) -> None:
+    """The console script leaves without the interpreter's teardown (no object is freed):
+    what it printed, its exit code and registered exit handlers are kept, and while a
+    thread still runs the usual exit waits for it."""
+    marks = project.root / "marks.txt"
+
+    def leave(how: str, *args: str) -> subprocess.CompletedProcess[str]:
+        marks.write_text("")
+        return subprocess.run(
+            [sys.executable, "-c", _RUN, str(marks), how, *args],
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+        )
+
+    done = leave("plain", "--version")
+    assert (done.returncode, done.stdout) == (0, f"gitflowml {__version__}\n")
+    assert marks.read_text() == "exit handler\n"
+    failed = leave("plain", "add", "nope")
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("error: ")
+    assert failed.stderr.count("\n") == 1
+    assert leave("plain", "--frobnicate").returncode == 2
+    waited = leave("thread", "status")
+    assert (waited.returncode, waited.stdout) == (0, "Pipeline is up to date.\n")
+    assert marks.read_text() == "thread\nexit handler\nteardown\n"  # the usual exit
+
+
+def test_python_dash_m_and_the_console_script_use_run() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert 'gitflowml = "gitflowml.entry:run"' in (root / "pyproject.toml").read_text()
+    assert "raise SystemExit(run())" in (root / "gitflowml" / "__main__.py").read_text()
