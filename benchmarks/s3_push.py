@@ -6,8 +6,11 @@
         [--files 20000] [--runs 3] [--source DIR]
 
 DVC needs its S3 support (`pip install 'dvc[s3]'` in its own venv). Each round pushes to a
-fresh prefix of one bucket, so every push uploads everything. Stdlib only; the server is
-started and stopped here, by PID, and nothing talks to any address but 127.0.0.1.
+fresh prefix of one bucket, so every push uploads everything. Each round also measures the
+server's own ceiling: the same number of 4 KiB PUTs from a bare HTTP client (no signing,
+no checksums, four keep-alive connections), which no client that stores one object per
+key can beat. Stdlib only; the server is started and stopped here, by PID, and nothing
+talks to any address but 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from http.client import HTTPConnection
 from pathlib import Path
 
 ENV = {
@@ -77,6 +82,36 @@ def make_bucket(endpoint: str, name: str) -> None:
     urllib.request.urlopen(req, timeout=10).close()
 
 
+def bare_puts(endpoint: str, prefix: str, count: int, conns: int = 4) -> float:
+    """Seconds for `count` PUTs of 4 KiB to `bench/<prefix>/…` from a bare client."""
+    host, port = endpoint.removeprefix("http://").split(":")
+    body = os.urandom(4096)
+    failed: list[int] = []
+
+    def put(first: int) -> None:
+        conn = HTTPConnection(host, int(port), timeout=60)
+        try:
+            for i in range(first, count, conns):
+                conn.request("PUT", f"/bench/{prefix}/{i % 256:02x}/{i:030x}", body=body)
+                reply = conn.getresponse()
+                reply.read()
+                if reply.status != 200:
+                    failed.append(reply.status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=put, args=(k,)) for k in range(conns)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.perf_counter() - start
+    if failed:
+        raise SystemExit(f"bare PUTs failed with HTTP {failed[0]}")
+    return took
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--moto", required=True)
@@ -109,7 +144,7 @@ def main() -> int:
             sh([exe, "init"] + (["-q"] if tool == "dvc" else []), root)
             sh([exe, "add", "data"], root)
             repos[tool] = (exe, root)
-        samples: dict[str, list[float]] = {"gitflowml": [], "dvc": []}
+        samples: dict[str, list[float]] = {"gitflowml": [], "dvc": [], "bare": []}
         for run in range(a.runs + 1):  # the first round is a warm-up
             for tool, (exe, root) in repos.items():
                 url = f"s3://bench/{tool}-{run}"
@@ -124,7 +159,12 @@ def main() -> int:
                 print(f"round {run} {tool}: {took:.2f} s", file=sys.stderr)
                 if run:
                     samples[tool].append(took)
+            took = bare_puts(endpoint, f"bare-{run}", nfiles)
+            print(f"round {run} bare PUTs: {took:.2f} s", file=sys.stderr)
+            if run:
+                samples["bare"].append(took)
         g, d = statistics.median(samples["gitflowml"]), statistics.median(samples["dvc"])
+        b = statistics.median(samples["bare"])
         print(f"| push {nfiles} files to moto S3 | gitflowml | DVC | DVC/gitflowml |")
         print("|---|---|---|---|")
         print(
@@ -133,6 +173,11 @@ def main() -> int:
             f"{max(samples['dvc']):.2f}) | {d / g:.2f}x |"
         )
         print(f"| objects/s | {nfiles / g:.0f} | {nfiles / d:.0f} | |")
+        print(
+            f"\nServer ceiling (bare PUTs): {b:.2f} s, {nfiles / b:.0f} objects/s; "
+            f"DVC/ceiling {d / b:.2f}x is the most any one-object-per-key client can gain "
+            "over DVC against this server."
+        )
     finally:
         proc.terminate()  # a server holding many objects may take long to exit: then kill
         try:
