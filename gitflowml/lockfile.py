@@ -118,37 +118,14 @@ class Lock:
         }
 
 
-Rendered = Mapping[str, tuple["StageLock", str]]  # stage -> (entry, its `stage_text`)
+def dumps(lock: Lock) -> str:
+    return yamlio.dumps(lock.to_dict(), flow_leaves=True)
 
 
-def dumps(lock: Lock, rendered: Rendered | None = None) -> str:
-    """The lock's YAML: `lock.to_dict()` in block style, with each stage's entry rendered on
-    its own by `stage_text`. `rendered` holds entries already rendered (by `repro`, as each
-    stage finished); one is used only for that very entry, so the bytes depend on the lock
-    alone."""
-    if not lock.stages:
-        return yamlio.dumps(lock.to_dict(), flow_leaves=True)
-    ahead = rendered or {}
-    parts = [f"schema: {SCHEMA}\nstages:\n"]
-    for name in sorted(lock.stages):
-        entry = lock.stages[name]
-        done = ahead.get(name)
-        parts.append(done[1] if done is not None and done[0] is entry else stage_text(name, entry))
-    return "".join(parts)
-
-
-def stage_text(name: str, entry: StageLock) -> str:
-    """One stage's lines of the lock, indented as they stand under `stages:`."""
-    text = yamlio.dumps({name: entry.to_dict()}, flow_leaves=True)
-    return "".join("  " + line if line != "\n" else line for line in text.splitlines(True))
-
-
-def dump(
-    lock: Lock, path: Path, parsed: Path | None = None, rendered: Rendered | None = None
-) -> None:
+def dump(lock: Lock, path: Path, parsed: Path | None = None) -> None:
     """Write the lock atomically; with `parsed`, also keep its parsed form for `load`, keyed
     by the new file's stat data (what we wrote is what a parse would give)."""
-    fsutil.atomic_write_text(path, dumps(lock, rendered))
+    fsutil.atomic_write_text(path, dumps(lock))
     if parsed is not None:
         st = os.stat(path)
         _keep(

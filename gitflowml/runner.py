@@ -8,7 +8,7 @@ worker threads only wait on commands. What only writes (the objects of small out
 stage's line in the lock journal, its run-cache entry and run record) is handed, in that
 order, to one background thread, so the next command need not wait for it: a journal line
 is written only once its objects are in the cache. The lock is rewritten once at the end,
-after the background thread has finished, from entries that thread rendered as it went.
+after the background thread has finished.
 """
 
 from __future__ import annotations
@@ -175,7 +175,6 @@ class _Run:
         self.selection = set(self.order)
         self.pending: dict[str, tuple[repro.Reason, ...]] = {}  # reasons of running stages
         self.judged: dict[str, _Verdict] = {}  # judged ahead, while a command ran
-        self.rendered: dict[str, tuple[lockfile.StageLock, str]] = {}  # lock text, made ahead
         self.to_ignore: list[Path] = []  # cached outs, gitignored once the run ends
         root = str(project.root)
         python_path = os.environ.get("PYTHONPATH")
@@ -206,8 +205,7 @@ class _Run:
                 self.remote_run.close()
             ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
             if self.journal.exists() and failed is None:
-                parsed = self.journal.parent / lockfile.PARSED
-                lockfile.dump(self.lock, self.lock_path, parsed, self.rendered)
+                lockfile.dump(self.lock, self.lock_path, self.journal.parent / lockfile.PARSED)
                 self.journal.unlink()
             # else the journal holds exactly the stages whose objects were written
             state.close()
@@ -443,7 +441,6 @@ class _Run:
                 "run repro again: the stage will run again"
             ) from exc
         lockfile.journal_append(self.journal, name, entry)
-        self.rendered[name] = (entry, lockfile.stage_text(name, entry))  # for the final lock
 
     def _run_record(
         self,

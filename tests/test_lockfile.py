@@ -4,10 +4,8 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from gitflowml import lockfile, yamlio
+from gitflowml import lockfile
 from gitflowml.errors import PipelineError
 from gitflowml.lockfile import Entry, Lock, StageLock
 from tests.conftest import Repo
@@ -194,44 +192,3 @@ def test_a_lock_written_with_its_parsed_form_loads_the_same_as_parsed(
     lock_path.write_text(lockfile.dumps(Lock()))
     assert lockfile.load(lock_path, parsed=parsed) == Lock()
     assert reads == ["pipeline.lock"]  # the lock changed: parsed again
-
-
-_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
-_value = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
-    max_leaves=6,
-)
-_entry = st.builds(Entry, _text, st.sampled_from(H), st.none() | st.integers(0, 1 << 40), st.none())
-_stage = st.builds(
-    StageLock,
-    cmd=st.none() | st.lists(_text, min_size=1, max_size=2).map(tuple),
-    args=st.dictionaries(_text, _value, max_size=2).map(lambda d: tuple(d.items())),
-    deps=st.lists(_entry, max_size=3).map(tuple),
-    params=st.dictionaries(
-        _text,
-        st.dictionaries(_text, _value, max_size=2).map(lambda d: tuple(d.items())),
-        max_size=2,
-    ).map(lambda d: tuple(d.items())),
-    outs=st.lists(_entry, max_size=2).map(tuple),
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.dictionaries(_text, _stage, max_size=4))
-def test_stages_rendered_one_by_one_make_the_whole_lock(stages: dict[str, StageLock]) -> None:
-    """The lock is written from entries rendered one at a time (by repro, as each stage
-    ends): that must be byte for byte the YAML of the whole lock, and read back the same."""
-    lock = Lock(stages)
-    whole = yamlio.dumps(lock.to_dict(), flow_leaves=True)
-    assert lockfile.dumps(lock) == whole
-    ahead = {name: (entry, lockfile.stage_text(name, entry)) for name, entry in stages.items()}
-    assert lockfile.dumps(lock, ahead) == whole
-    assert lockfile.loads(whole) == lock
-
-
-def test_text_rendered_ahead_is_used_only_for_that_very_entry() -> None:
-    lock = Lock({"train": TRAIN, "prepare": PREPARE})
-    ahead = {"train": (PREPARE, lockfile.stage_text("train", PREPARE)), "prepare": (PREPARE, "x\n")}
-    text = lockfile.dumps(lock, ahead)
-    assert text == "schema: 1\nstages:\nx\n" + lockfile.stage_text("train", TRAIN)
