@@ -259,20 +259,31 @@ def _by_path(entry: Entry) -> str:
 
 
 # -- the journal -----------------------------------------------------------------------------
-def journal_append(journal: Path, name: str, entry: StageLock | None) -> None:
-    """Record one finished stage (None: forget its entry). One write of one line."""
-    payload = json.dumps(
-        {"stage": name, "lock": entry.to_dict() if entry else None},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    line = f"{hashing.hash_bytes(payload.encode())} {payload}\n".encode()
-    journal.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+class JournalWriter:
+    """Appends finished stages to the journal, one write of one line each, through one
+    descriptor opened at the first line and kept for the run."""
+
+    def __init__(self, journal: Path) -> None:
+        self.path = journal
+        self._fd: int | None = None
+
+    def append(self, name: str, entry: StageLock | None) -> None:
+        """Record one finished stage (None: forget its entry)."""
+        payload = json.dumps(
+            {"stage": name, "lock": entry.to_dict() if entry else None},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        line = f"{hashing.hash_bytes(payload.encode())} {payload}\n".encode()
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.write(self._fd, line)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _journal_records(journal: Path) -> Iterable[tuple[str, StageLock | None]]:

@@ -66,10 +66,16 @@ def get(cache_dir: Path, run_key: str) -> tuple[Entry, ...] | None:
 
 
 def put(cache_dir: Path, run_key: str, outs: tuple[Entry, ...]) -> None:
-    path = _path(cache_dir, run_key)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"schema": SCHEMA, "outs": [o.to_dict() for o in outs]}
-    fsutil.atomic_write_bytes(path, json.dumps(doc, sort_keys=True).encode())
+    _write(_path(cache_dir, run_key), json.dumps(doc, sort_keys=True).encode())
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        fsutil.atomic_write_bytes(path, data)
+    except FileNotFoundError:  # the first entry in its fan-out directory
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.atomic_write_bytes(path, data)
 
 
 # -- moving entries to and from remotes ------------------------------------------------------
@@ -100,7 +106,5 @@ def put_raw(cache_dir: Path, run_key: str, data: bytes) -> bool:
         ok = False
     if not ok or not hashing.is_oid(run_key):
         return False
-    path = _path(cache_dir, run_key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fsutil.atomic_write_bytes(path, data)
+    _write(_path(cache_dir, run_key), data)
     return True

@@ -193,13 +193,17 @@ class _Run:
         # writes off the critical path, in order: the next stage need not wait for them
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitflowml-write")
         self.writes: list[Future[object]] = []
+        self.queued: list[tuple[Callable[..., object], tuple[Any, ...]]] = []  # one stage's
         self.write_failed = False
         self.records = lineage.PendingLog(self.project.dot_dir)
+        self.journal_writer = lockfile.JournalWriter(self.journal)
         try:
             self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
         finally:
+            self._hand_over()  # anything a stage left queued when the run stopped
             self.background.shutdown(wait=True)  # each write is atomic
             self.records.close()
+            self.journal_writer.close()
             failed = next((e for f in self.writes if (e := f.exception()) is not None), None)
             if self.remote_run is not None:
                 self.remote_run.close()
@@ -400,6 +404,7 @@ class _Run:
         self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
         self._record(stage, now, outs)
         self._run_record(stage, key, time.time_ns(), 0.0, 0, restored=True)
+        self._hand_over()
         self.say(
             f"Restored stage '{stage.name}' from the run-cache "
             f"({'; '.join(r.describe() for r in reasons)})"
@@ -408,7 +413,15 @@ class _Run:
         return True
 
     def _later(self, fn: Callable[..., object], *args: Any) -> None:
-        self.writes.append(self.background.submit(fn, *args))
+        """Queue a write of the stage being settled; `_hand_over` sends the stage's writes."""
+        self.queued.append((fn, args))
+
+    def _hand_over(self) -> None:
+        """The queued writes of one stage go to the background thread as one task, run in
+        order: if one fails (its objects could not be stored), the rest are not done."""
+        if self.queued:
+            writes, self.queued = self.queued, []
+            self.writes.append(self.background.submit(_in_order, writes))
 
     def _record(
         self,
@@ -440,7 +453,7 @@ class _Run:
                 f"({exc.strerror or exc}: {exc.filename or self.odb.root}); fix that and "
                 "run repro again: the stage will run again"
             ) from exc
-        lockfile.journal_append(self.journal, name, entry)
+        self.journal_writer.append(name, entry)
 
     def _run_record(
         self,
@@ -510,6 +523,7 @@ class _Run:
         self._run_record(stage, key, started_ns, outcome.duration_s, outcome.attempts, False)
         if self.options.run_cache and runcache.usable(stage):
             self._later(runcache.put, self.project.cache_dir, key, outs)
+        self._hand_over()
         self._done(StageResult(name, "ran", reasons, outcome.attempts, outcome.duration_s))
         return True
 
@@ -677,6 +691,11 @@ class RemoteRun:
             target = dest / row.relpath
             target.parent.mkdir(parents=True, exist_ok=True)
             self.odb.materialise(row.oid, target, types, row.isexec, True)
+
+
+def _in_order(writes: list[tuple[Callable[..., object], tuple[Any, ...]]]) -> None:
+    for fn, args in writes:
+        fn(*args)
 
 
 def _wait_any(running: dict[Running, Any]) -> set[Running]:

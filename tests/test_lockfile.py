@@ -99,11 +99,13 @@ def test_malformed_locks_say_how_to_recover(text: str, message: str) -> None:
 def test_the_journal_is_replayed_and_a_torn_line_ignored(tmp_path: Path) -> None:
     lock_path, journal = tmp_path / "pipeline.lock", tmp_path / "tmp" / "lock.journal"
     lockfile.dump(Lock({"prepare": PREPARE, "old": PREPARE}), lock_path)
-    lockfile.journal_append(journal, "train", TRAIN)
-    lockfile.journal_append(journal, "old", None)
+    writer = lockfile.JournalWriter(journal)
+    writer.append("train", TRAIN)
+    writer.append("old", None)
     with open(journal, "ab") as f:  # a crash in the middle of writing a third record
         f.write(b'0123 {"stage": "half')
-    current = lockfile.load_current(lock_path, journal)
+    current = lockfile.load_current(lock_path, journal)  # the run never closed its journal
+    writer.close()
     assert current == Lock({"prepare": PREPARE, "train": TRAIN})
     assert lockfile.load(lock_path) == current  # made durable
     assert not journal.exists()
