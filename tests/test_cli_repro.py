@@ -517,6 +517,12 @@ def test_outs_that_cannot_be_stored_fail_the_run_and_only_that_stage_reruns(
     assert result.stderr.startswith("error: stage 'a' ran, but its outs could not be stored")
     assert "Traceback" not in result.stderr
     assert not (project.root / "c.txt").exists()  # started after the failure: never
+    runs = project.root / ".gitflowml" / "cache" / "runs"
+    assert len(list(runs.glob("*/*"))) == 1  # b's run-cache entry; none for a's lost outs
+    records = (project.root / ".gitflowml" / "runs").glob("*.jsonl")
+    assert [json.loads(line)["stage"] for f in records for line in f.read_text().splitlines()] == [
+        "b"
+    ]
     status = json.loads(run("status", "--json").stdout)
     assert sorted(status) == ["a", "c"]  # b's entry was kept (in the journal)
     fan.unlink()
