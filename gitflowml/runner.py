@@ -200,6 +200,7 @@ class _Run:
         try:
             self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
         finally:
+            self.executor.close()
             self._hand_over()  # anything a stage left queued when the run stopped
             self.background.shutdown(wait=True)  # each write is atomic
             self.records.close()

@@ -1,5 +1,5 @@
-"""The local executor: stages' commands in their own process groups, started with
-posix_spawn where it can be and with subprocess.Popen elsewhere; both must behave alike."""
+"""The local executor: stages' commands in their own process groups, run in a long-lived
+shell, started with posix_spawn, or with subprocess.Popen; all three must behave alike."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from tests.test_cli_repro import _dead
 SIGPIPE_BIT = 1 << 12  # signal 13 in /proc/<pid>/status's SigIgn mask
 
 
-@pytest.fixture(params=["spawned", "popen"])
+@pytest.fixture(params=["shell", "spawned", "popen"])
 def where(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """(executor, cwd, spawned): cwd is our own directory for posix_spawn, another one for
-    Popen; `spawned` counts the commands posix_spawn started."""
+    """(executor, cwd, kind, started): the long-lived shell (in another directory than
+    ours), or without it posix_spawn (cwd is our own directory) or Popen (another one);
+    `started` lists what posix_spawn started for commands, and the shells started."""
     here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
     here.mkdir()
     elsewhere.mkdir()
@@ -32,8 +33,17 @@ def where(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         return start(cls, argv, env)
 
     monkeypatch.setattr(local._Spawned, "start", classmethod(spy))
+    shell_init = local._Shell.__init__
+
+    def shell_spy(self: local._Shell, env: dict[str, str]) -> None:
+        spawned.append(["shell"])
+        shell_init(self, env)
+
+    monkeypatch.setattr(local._Shell, "__init__", shell_spy)
     cwd = here if request.param == "spawned" else elsewhere
-    return LocalExecutor(), cwd, request.param, spawned
+    executor = LocalExecutor(shell=request.param == "shell")
+    yield executor, cwd, request.param, spawned
+    executor.close()
 
 
 def _run(
@@ -49,7 +59,13 @@ def _run(
 
 
 def _check_path(kind: str, spawned: list[list[str]]) -> None:
-    assert bool(spawned) == (kind == "spawned")
+    shells = [a for a in spawned if a == ["shell"]]
+    if kind == "shell":
+        assert shells, "no command ran in the long-lived shell"
+        assert len(shells) == len(spawned)
+    else:
+        assert not shells
+        assert bool(spawned) == (kind == "spawned")
 
 
 def test_commands_run_in_their_directory_with_default_sigpipe(where) -> None:
@@ -119,3 +135,43 @@ def test_kill_all_ends_a_started_stage(where) -> None:
     assert run.result().exit_code == -15
     assert _dead(int((cwd / "child.pid").read_text()))
     _check_path(kind, spawned)
+
+
+def test_the_long_lived_shell_runs_commands_as_sh_c_would(tmp_path: Path) -> None:
+    """One shell serves every command: each gets its own directory, its own environment
+    (added, changed and removed variables), our stdin, its exit status, and no state
+    (directory, variables, options) left by the one before; a command that ends the shell
+    fails alone, and the next one gets a new shell."""
+    executor = LocalExecutor()
+    a, b = tmp_path / "a dir", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    base = {**os.environ, "KEEP": "1", "GONE": "x"}
+    started: list[int] = []
+    try:
+
+        def run(cwd: Path, command: str, env: dict[str, str] = base) -> int:
+            stage = executor.start_stage("s", [command], cwd, env, 10.0, 0)
+            code = stage.result().exit_code
+            assert executor._shell is not None
+            started.append(executor._shell.pid)
+            return code
+
+        assert run(a, "pwd > where; cd /; X=leak; set -e; export LEAK=1") == 0
+        assert run(b, 'pwd > where; echo "${X-}${LEAK-}" > state; false; echo after') == 0
+        assert Path((a / "where").read_text().strip()).samefile(a)
+        assert (b / "state").read_text() == "\n"  # nothing of the last command is left
+        odd = {k: v for k, v in base.items() if k != "GONE"} | {"NEW": "it's $HOME\n"}
+        assert run(b, 'echo "$KEEP ${GONE-unset} $NEW" > env', odd) == 0
+        assert (b / "env").read_text() == "1 unset it's $HOME\n\n"
+        assert run(b, "exit 7") == 7
+        assert run(b, "read line || echo eof > stdin") == 0  # our stdin, not the shell's
+        assert (b / "stdin").read_text() == "eof\n"
+        assert len(set(started)) == 1
+        assert run(b, "kill -KILL $$") == -9  # $$ is the shell: only this command fails
+        assert run(b, "echo again > again") == 0
+        assert (b / "again").read_text() == "again\n"
+        assert len(set(started)) == 2
+    finally:
+        executor.close()
+    assert all(_dead(pid) for pid in set(started))
