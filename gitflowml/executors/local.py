@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitflowml import fsutil
+
 GRACE_SECONDS = 3.0
 OutputSink = Callable[[str, str], None]  # (stage name, line without newline)
 
@@ -353,7 +355,7 @@ class _Shell:
         steps.append(f"eval {shlex.quote(command)}")
         script = f"( {' && '.join(steps)} ) <&3 3<&- 4>&-; echo $? >&4\n"
         try:
-            _write_all(self._script, script.encode())
+            fsutil.write_all(self._script, script.encode())
         except BrokenPipeError:  # it has just died: the caller starts the command elsewhere
             self.dead = True
             return None
@@ -418,12 +420,6 @@ def _high(fd: int) -> int:
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return moved
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _pump(stream: object, name: str, sink: OutputSink) -> None:
