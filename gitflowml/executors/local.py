@@ -23,6 +23,7 @@ captured, it is started with `posix_spawn`, which costs less than `subprocess.Po
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import re
@@ -349,7 +350,7 @@ class _Shell:
             steps.append(f"unset {key}")
         for key, value in env.items():
             if self.env.get(key) != value:
-                if not _NAME.match(key) or "\0" in value:
+                if not _NAME.match(key):
                     return None
                 steps.append(f"export {key}={shlex.quote(value)}")
         steps.append(f"eval {shlex.quote(command)}")
@@ -415,8 +416,6 @@ class _InShell:
 
 def _high(fd: int) -> int:
     """`fd` moved above the descriptors the shell is given (0, 3 and 4), close-on-exec."""
-    import fcntl
-
     moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return moved
