@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml.executors import local
+from gitflowml.executors import local, shell
 from gitflowml.executors.local import LocalExecutor
 from tests.test_cli_repro import _dead
 
@@ -33,13 +33,13 @@ def where(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         return start(cls, argv, env)
 
     monkeypatch.setattr(local._Spawned, "start", classmethod(spy))
-    shell_init = local._Shell.__init__
+    shell_init = shell.Shell.__init__
 
-    def shell_spy(self: local._Shell, env: dict[str, str]) -> None:
+    def shell_spy(self: shell.Shell, env: dict[str, str]) -> None:
         spawned.append(["shell"])
         shell_init(self, env)
 
-    monkeypatch.setattr(local._Shell, "__init__", shell_spy)
+    monkeypatch.setattr(shell.Shell, "__init__", shell_spy)
     cwd = here if request.param == "spawned" else elsewhere
     executor = LocalExecutor(shell=request.param == "shell")
     yield executor, cwd, request.param, spawned

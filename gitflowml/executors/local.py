@@ -6,13 +6,11 @@ started): SIGTERM, then SIGKILL after a grace period. A failing stage is retried
 `retries` more times. Output goes straight to our own stdout/stderr, or, when several
 stages run at once, line by line to `on_output` so that it can be prefixed.
 
-While output is not captured, shell commands go to one long-lived shell (`_Shell`), which
-runs each in a subshell of its own: `( cd DIR && export … && eval CMD )`. That costs a fork
-of a small process instead of starting a new shell (about 0.6 ms a command, which is most
-of what separates a pipeline of small stages from the same commands in one script). The
-subshell sees what `sh -c CMD` would, but for `$$`, which names the long-lived shell. The
-shell has its own session, so its process group is the command's: a timeout or Ctrl-C ends
-it (and the shell with it; the next command starts a new one).
+While output is not captured, shell commands go to one long-lived shell (`shell.Shell`),
+which runs a command that cannot change it in place and any other in a subshell of its
+own. That saves starting a new shell per command (about 0.6 ms a command, which is most of
+what separates a pipeline of small stages from the same commands in one script). A command
+sees what `sh -c CMD` would, but for `$$`, which names the long-lived shell.
 
 `start_stage` starts a stage's first command at once and returns; the caller waits with
 `StageRun.result()`, in its own thread (so `repro -j 1` does its bookkeeping for the last
@@ -23,12 +21,9 @@ captured, it is started with `posix_spawn`, which costs less than `subprocess.Po
 
 from __future__ import annotations
 
-import fcntl
 import math
 import os
-import re
 import select
-import shlex
 import signal
 import subprocess
 import sys
@@ -39,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitflowml import fsutil
+from gitflowml.executors.shell import InShell, Shell
 
 GRACE_SECONDS = 3.0
 OutputSink = Callable[[str, str], None]  # (stage name, line without newline)
@@ -64,11 +59,11 @@ class LocalExecutor:
 
     def __init__(self, on_output: OutputSink | None = None, shell: bool = True) -> None:
         self.on_output = on_output
-        self._running: set[Any] = set()  # Popen, _Spawned or _InShell
+        self._running: set[Any] = set()  # Popen, _Spawned or InShell
         self._lock = threading.Lock()
         self._here: dict[Path, bool] = {}  # cwd -> whether it is our own directory
         self._use_shell = shell and on_output is None and _PIDFD
-        self._shell: _Shell | None = None
+        self._shell: Shell | None = None
 
     def start_stage(
         self,
@@ -94,14 +89,14 @@ class LocalExecutor:
             self._shell.close()
             self._shell = None
 
-    def _in_shell(self, command: str, cwd: Path, env: dict[str, str]) -> _InShell | None:
+    def _in_shell(self, command: str, cwd: Path, env: dict[str, str]) -> InShell | None:
         """`command` started in the long-lived shell, or None where that cannot be (the
         shell is running another command, or an env name is not a shell name)."""
         shell = self._shell
         if shell is None or shell.dead:
             if shell is not None:
                 shell.close()
-            shell = self._shell = _Shell(env)
+            shell = self._shell = Shell(env)
         if shell.busy:
             return None
         return shell.start(command, cwd, env)
@@ -297,128 +292,6 @@ class _Spawned:
         if self._pidfd >= 0:
             os.close(self._pidfd)
             self._pidfd = -1
-
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-class _Shell:
-    """A long-lived `/bin/sh -s` in a session of its own that runs one command at a time,
-    each in a subshell with our stdin (fd 3 in the shell) as its stdin; the shell writes
-    each command's exit status to a pipe of ours (fd 4)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = dict(env)
-        self.busy = False
-        self.dead = False
-        fds = [_high(fd) for fd in os.pipe() + os.pipe()]
-        script_r, self._script, self._status, status_w = fds
-        stdin = 0
-        try:
-            os.fstat(0)
-        except OSError:  # no stdin at all: the commands get /dev/null
-            stdin = os.open(os.devnull, os.O_RDONLY)
-        try:
-            self.pid = os.posix_spawn(
-                "/bin/sh",
-                ["/bin/sh", "-s"],
-                env,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, stdin, 3),
-                    (os.POSIX_SPAWN_DUP2, script_r, 0),
-                    (os.POSIX_SPAWN_DUP2, status_w, 4),
-                ],
-                setsid=True,
-                setsigmask=(),
-                setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),  # as Popen's restore_signals
-            )
-        except BaseException:
-            for fd in (self._script, self._status):
-                os.close(fd)
-            raise
-        finally:
-            for fd in (script_r, status_w) + ((stdin,) if stdin else ()):
-                os.close(fd)
-        self._pending = b""
-        self._exit: int | None = None
-
-    def start(self, command: str, cwd: Path, env: dict[str, str]) -> _InShell | None:
-        steps = [f"cd {shlex.quote(str(cwd))}"]
-        for key in self.env.keys() - env.keys():
-            if not _NAME.match(key):
-                return None
-            steps.append(f"unset {key}")
-        for key, value in env.items():
-            if self.env.get(key) != value:
-                if not _NAME.match(key):
-                    return None
-                steps.append(f"export {key}={shlex.quote(value)}")
-        steps.append(f"eval {shlex.quote(command)}")
-        script = f"( {' && '.join(steps)} ) <&3 3<&- 4>&-; echo $? >&4\n"
-        try:
-            fsutil.write_all(self._script, script.encode())
-        except BrokenPipeError:  # it has just died: the caller starts the command elsewhere
-            self.dead = True
-            return None
-        self.busy = True
-        return _InShell(self, ["/bin/sh", "-c", command])
-
-    def status(self, timeout: float | None) -> int:
-        """The running command's exit status; when the shell died instead (it was killed
-        with its process group), the shell's own, as `Popen.wait` gives it."""
-        while b"\n" not in self._pending:
-            if timeout is not None:
-                poller = select.poll()
-                poller.register(self._status, select.POLLIN)
-                if not poller.poll(max(0, math.ceil(timeout * 1000))):
-                    raise subprocess.TimeoutExpired(["/bin/sh"], timeout)
-            chunk = os.read(self._status, 64)
-            if not chunk:
-                return self._reap()
-            self._pending += chunk
-        line, _, self._pending = self._pending.partition(b"\n")
-        self.busy = False
-        return int(line)
-
-    def _reap(self) -> int:
-        """Wait for the shell to end (it has, or is about to) and let go of its pipes."""
-        self.dead, self.busy = True, False
-        if self._script >= 0:
-            os.close(self._script)  # the shell reads the end of its input and exits
-            self._script = -1
-        if self._exit is None:
-            _, status = os.waitpid(self.pid, 0)
-            self._exit = os.waitstatus_to_exitcode(status)
-            os.close(self._status)
-        return self._exit
-
-    def close(self) -> None:
-        self._reap()
-
-
-class _InShell:
-    """A command running in the long-lived shell, with the part of `Popen`'s interface
-    used here (`pid` is the shell's, whose process group the command is in)."""
-
-    stdout = None
-
-    def __init__(self, shell: _Shell, args: list[str]) -> None:
-        self.shell, self.args, self.pid = shell, args, shell.pid
-        self.returncode: int | None = None
-        self._reap = threading.Lock()
-
-    def wait(self, timeout: float | None = None) -> int:
-        with self._reap:
-            if self.returncode is None:
-                self.returncode = self.shell.status(timeout)
-        return self.returncode
-
-
-def _high(fd: int) -> int:
-    """`fd` moved above the descriptors the shell is given (0, 3 and 4), close-on-exec."""
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return moved
 
 
 def _pump(stream: object, name: str, sink: OutputSink) -> None:
