@@ -198,7 +198,9 @@ class _Run:
         self.records = lineage.PendingLog(self.project.dot_dir)
         self.journal_writer = lockfile.JournalWriter(self.journal)
         try:
-            self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
+            with state.hold():  # one write of the hash state at the end, not one per stage
+                state.read_ahead(self._state_keys())
+                self._schedule(self.order)  # on Ctrl-C it ends the running stages itself
         finally:
             self.executor.close()
             self._hand_over()  # anything a stage left queued when the run stopped
@@ -218,6 +220,14 @@ class _Run:
                 raise failed
         self.report.results = [self.results[n] for n in self.order if n in self.results]
         return self.report
+
+    def _state_keys(self) -> list[str]:
+        """The hash-state keys of the selected stages' local deps and outs (as observed)."""
+        root = self.project.root
+        stages = [self.pipeline.stages[n] for n in self.order]
+        paths = {p for s in stages for p in s.deps} | {o.path for s in stages for o in s.outs}
+        local = (p for p in paths if "://" not in p)
+        return [str(Path(p) if Path(p).is_absolute() else root / p) for p in local]
 
     # -- scheduling ------------------------------------------------------------------------
     def _schedule(self, order: list[str]) -> None:

@@ -8,15 +8,22 @@ which directory oids had every file object in the local cache, so that
 An entry is trusted only while the file's inode, size and mtime_ns are what they were when it
 was hashed, and only if the file had not been modified within `RACY_NS` before it was hashed
 (git's "racy clean" problem: a write inside the same timestamp tick would go unnoticed).
+
+A long command (`repro`) can `hold` its entries: they are kept in memory and written in one
+transaction when it ends, instead of one transaction per stage. While held, an entry this
+process made is trusted for the rest of the command whenever the stat data still match, even
+a "racy" one: a stage's out, hashed once after its stage ended, is not read again for each
+stage that depends on it. (If the command is killed first, the held entries are lost, which
+only costs hashing those files again.) `read_ahead` fetches many rows in one query.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,12 +45,17 @@ class Stat(NamedTuple):
         return cls(st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+_Row = tuple[int, int, int, int, str]  # inode, size, mtime_ns, checked_ns, oid
+
+
 class StateDb:
     """A small SQLite table. Paths are absolute strings; open with `StateDb.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
         self._conn = conn
         self._path = path
+        self._held: dict[str, _Row] | None = None  # made by this process, not yet written
+        self._ahead: dict[str, _Row | None] = {}  # rows read ahead (None: there is none)
 
     @classmethod
     def open(cls, path: Path) -> StateDb:
@@ -83,7 +95,7 @@ class StateDb:
         self._conn.close()
 
     @staticmethod
-    def _trusted(row: tuple[int, int, int, int, str], stat: Stat) -> str | None:
+    def _trusted(row: _Row, stat: Stat) -> str | None:
         inode, size, mtime_ns, checked_ns, oid = row
         if (inode, size, mtime_ns) != (stat.inode, stat.size, stat.mtime_ns):
             return None
@@ -91,13 +103,39 @@ class StateDb:
             return None
         return oid
 
+    def _mine(self, path: str, stat: Stat) -> str | None:
+        """The oid of a held entry whose stat data still match (no racy check: see above)."""
+        row = self._held.get(path) if self._held is not None else None
+        if row is None or (row[0], row[1], row[2]) != (stat.inode, stat.size, stat.mtime_ns):
+            return None
+        return row[4]
+
     def get(self, path: str, stat: Stat) -> str | None:
-        row = self._conn.execute(
-            "SELECT inode, size, mtime_ns, checked_ns, oid FROM state WHERE path = ?", (path,)
-        ).fetchone()
+        if self._held and (oid := self._mine(path, stat)) is not None:
+            return oid
+        if path in self._ahead:
+            row = self._ahead[path]
+        else:
+            row = self._conn.execute(
+                "SELECT inode, size, mtime_ns, checked_ns, oid FROM state WHERE path = ?", (path,)
+            ).fetchone()
         return self._trusted(row, stat) if row else None
 
-    def get_under(self, prefix: str) -> dict[str, tuple[int, int, int, int, str]]:
+    def read_ahead(self, paths: Iterable[str]) -> None:
+        """Fetch the rows of `paths` in a few queries, for the `get` calls to come."""
+        wanted = [p for p in dict.fromkeys(paths) if p not in self._ahead]
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            self._ahead.update(dict.fromkeys(chunk))
+            marks = ",".join("?" * len(chunk))
+            for path, *row in self._conn.execute(
+                "SELECT path, inode, size, mtime_ns, checked_ns, oid FROM state"
+                f" WHERE path IN ({marks})",
+                chunk,
+            ):
+                self._ahead[path] = (row[0], row[1], row[2], row[3], row[4])
+
+    def get_under(self, prefix: str) -> dict[str, _Row]:
         """Every row whose path starts with `prefix` + '/', in one range query."""
         lo = prefix.rstrip("/") + "/"
         hi = lo[:-1] + "0"  # '0' sorts right after '/'
@@ -108,19 +146,44 @@ class StateDb:
         )
         return {r[0]: r[1:] for r in rows}
 
-    def lookup(
-        self, rows: dict[str, tuple[int, int, int, int, str]], path: str, stat: Stat
-    ) -> str | None:
+    def lookup(self, rows: dict[str, _Row], path: str, stat: Stat) -> str | None:
+        if self._held and (oid := self._mine(path, stat)) is not None:
+            return oid
         row = rows.get(path)
         return self._trusted(row, stat) if row else None
 
     def set_many(self, items: Iterable[tuple[str, Stat, str]], now_ns: int | None = None) -> None:
         checked = time.time_ns() if now_ns is None else now_ns
         rows = [(p, s.inode, s.size, s.mtime_ns, checked, oid) for p, s, oid in items]
-        if not rows:
+        if self._held is not None:
+            for path, inode, size, mtime_ns, checked_ns, oid in rows:
+                self._held[path] = (inode, size, mtime_ns, checked_ns, oid)
             return
+        for path, *_ in rows:
+            self._ahead.pop(path, None)
+        if rows:
+            self._write(rows)
+
+    def _write(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
         with self.transaction():
             self._conn.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep the entries made inside in memory; write them all when it ends (also when
+        it ends with an exception, Ctrl-C included)."""
+        self._held = {}
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            held, self._held = self._held, None
+            self._ahead.clear()
+            # a cache: when the command fails, its own error is the one to see
+            with contextlib.suppress(sqlite3.Error) if failed else contextlib.nullcontext():
+                if held:
+                    self._write([(path, *row) for path, row in held.items()])
 
     def get_dir(self, path: str, fingerprint: str) -> str | None:
         row = self._conn.execute(
@@ -169,7 +232,7 @@ class StateDb:
         if self._path is not None:
             quick.forget_all(self._path.parent)
 
-    @contextmanager
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -623,3 +624,43 @@ def test_a_stage_judged_ahead_is_left_alone_when_an_earlier_one_fails(
     assert (project.root / "second.txt").read_text() == "an earlier version\n"
     assert "stage 'first' exited with code 4" in result.stderr
     assert "second" not in _lock(project.root).stages
+
+
+FAN_OUT = """\
+stages:
+  a:
+    cmd: echo a > a.txt
+    outs: [a.txt]
+""" + "".join(
+    f"  b{i}:\n    cmd: cp a.txt b{i}.txt\n    deps: [a.txt]\n    outs: [b{i}.txt]\n"
+    for i in range(4)
+)
+
+
+def test_an_out_is_read_once_however_many_stages_depend_on_it(
+    project: Repo, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The out is hashed (and stored) once, when its stage ends: the stages that depend on
+    it find it in the hash state although it was written a moment ago, and the state is on
+    disk when the run ends."""
+    from gitflowml import hashing, odb
+
+    reads: list[str] = []
+    real_hash, real_add = hashing.hash_file, odb.LocalOdb.add_file
+
+    def hash_file(path: str, *args, **kwargs):
+        reads.append(os.path.basename(path))
+        return real_hash(path, *args, **kwargs)
+
+    def add_file(self: odb.LocalOdb, src: str, *args, **kwargs):
+        reads.append(os.path.basename(src))
+        return real_add(self, src, *args, **kwargs)
+
+    monkeypatch.setattr(hashing, "hash_file", hash_file)
+    monkeypatch.setattr(odb.LocalOdb, "add_file", add_file)
+    project.gen({"pipeline.yaml": FAN_OUT})
+    assert _ran(run("repro").stdout) == ["a", "b0", "b1", "b2", "b3"]
+    assert reads.count("a.txt") == 1
+    with sqlite3.connect(project.root / ".gitflowml" / "state.db") as conn:
+        paths = {row[0] for row in conn.execute("SELECT path FROM state")}
+    assert {str(project.root / f"{n}.txt") for n in ("a", "b0", "b3")} <= paths

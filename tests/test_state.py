@@ -124,3 +124,61 @@ def test_two_openers_of_a_new_database_agree(tmp_path: Path) -> None:
     finally:
         first.close()
         second.close()
+
+
+def _count(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM state").fetchone()[0])
+
+
+def test_held_entries_are_written_once_at_the_end(tmp_path: Path) -> None:
+    """While held, entries stay in memory and this process trusts its own even when they
+    are racy (a stage's out, hashed just after it was written); they reach the database,
+    racy check and all, only when the hold ends."""
+    db = StateDb.open(tmp_path / "state.db")
+    fresh, old = tmp_path / "fresh", tmp_path / "old"
+    fresh.write_bytes(b"new")
+    new_stat, old_stat = Stat.of(fresh.stat()), _old_file(old)
+    try:
+        with db.hold():
+            db.set_many([(str(fresh), new_stat, OID), (str(old), old_stat, OID)])
+            assert _count(tmp_path / "state.db") == 0
+            assert db.get(str(fresh), new_stat) == OID  # racy, but hashed by us
+            assert db.lookup({}, str(fresh), new_stat) == OID
+            changed = new_stat._replace(mtime_ns=new_stat.mtime_ns + 1)
+            assert db.get(str(fresh), changed) is None
+        assert _count(tmp_path / "state.db") == 2
+        assert db.get(str(fresh), new_stat) is None  # from the database: racy again
+        assert db.get(str(old), old_stat) == OID
+    finally:
+        db.close()
+
+
+def test_held_entries_are_written_when_the_command_is_interrupted(tmp_path: Path) -> None:
+    db = StateDb.open(tmp_path / "state.db")
+    f = tmp_path / "f"
+    stat = _old_file(f)
+    try:
+
+        def interrupted() -> None:
+            with db.hold():
+                db.set_many([(str(f), stat, OID)])
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            interrupted()
+        assert db.get(str(f), stat) == OID
+        assert _count(tmp_path / "state.db") == 1
+    finally:
+        db.close()
+
+
+def test_rows_read_ahead_answer_like_the_database(db: StateDb, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    stat_a, stat_b = _old_file(a), _old_file(b, b"other")
+    db.set_many([(str(a), stat_a, OID)])
+    db.read_ahead([str(a), str(b), str(a)])
+    assert db.get(str(a), stat_a) == OID
+    assert db.get(str(b), stat_b) is None  # no row
+    db.set_many([(str(b), stat_b, "cd" * 16)])  # a write replaces what was read ahead
+    assert db.get(str(b), stat_b) == "cd" * 16
