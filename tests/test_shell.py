@@ -4,12 +4,16 @@ or in a subshell, leaves anything behind for the next one."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from gitflowml.executors import shell as shell_mod
 from gitflowml.executors.shell import Shell, leaves_no_state
 
 IN_PLACE = [
@@ -65,6 +69,27 @@ def test_commands_that_cannot_change_the_shell_run_in_place(command: str) -> Non
 @pytest.mark.parametrize("command", IN_SUBSHELL)
 def test_commands_that_might_change_the_shell_get_a_subshell(command: str) -> None:
     assert not leaves_no_state(command)
+
+
+def _shlex_words(command: str) -> list[str]:
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    return list(lexer)
+
+
+@given(st.text(alphabet="ab2 \t\n;&|<>()-./=:,+%@~*?[]{}!#", max_size=40))
+def test_plain_commands_are_split_as_shlex_splits_them(command: str) -> None:
+    """The regular-expression shortcut for commands without quotes or expansions gives
+    exactly shlex's words and operators."""
+    assert shell_mod._PLAIN.match(command)
+    assert shell_mod._words(command) == _shlex_words(command)
+
+
+@pytest.mark.parametrize("command", [c for c in IN_PLACE + IN_SUBSHELL if "'" not in c])
+def test_the_listed_commands_split_alike_both_ways(command: str) -> None:
+    if shell_mod._PLAIN.match(command):
+        assert shell_mod._words(command) == _shlex_words(command)
 
 
 def _run(shell: Shell, command: str, cwd: Path, env: dict[str, str]) -> int:

@@ -36,6 +36,8 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 # shell there), here-documents, `${x=…}`/`${x:=…}` and arithmetic (they assign), and the
 # one variable that `cd` leaves behind
 _NOT_IN_PLACE = re.compile(r"[\n#]|<<|\$\{[^}]*=|\$\(\(|OLDPWD")
+_PLAIN = re.compile(r"[^'\"\\$`]*\Z")  # nothing quoted, escaped or expanded
+_PLAIN_WORDS = re.compile(r"[();<>|&]+|[^\s();<>|&]+")
 _SEPARATORS = frozenset({";", "&&", "||", "|"})
 _REDIRECTS = frozenset({">", ">>", "<", ">&", "<&", ">|", "<>"})
 _PUNCTUATION = frozenset("();<>|&")
@@ -62,12 +64,8 @@ def leaves_no_state(command: str) -> bool:
     command substitution outside double quotes) is answered False."""
     if _NOT_IN_PLACE.search(command):
         return False
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    try:
-        words = list(lexer)
-    except ValueError:  # no closing quotation
+    words = _words(command)
+    if words is None:
         return False
     at_command, after_redirect, previous = True, False, ""
     for i, word in enumerate(words):
@@ -89,6 +87,21 @@ def leaves_no_state(command: str) -> bool:
             at_command = False
         previous = word
     return True
+
+
+def _words(command: str) -> list[str] | None:
+    """The shell's words and operators, as `shlex` splits them (None: unbalanced quotes).
+    A command without quotes, escapes or expansions is split by a regular expression,
+    which gives the same words at a tenth of the cost."""
+    if _PLAIN.match(command):
+        return _PLAIN_WORDS.findall(command)
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:  # no closing quotation
+        return None
 
 
 class Shell:
