@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
-import uuid
 from pathlib import Path
 
+_TOKEN = os.urandom(6).hex()  # drawn again in a forked child
+_COUNTER = itertools.count()
 
-def tmp_name(directory: Path, stem: str = "tmp") -> Path:
-    return directory / f".{stem}-{uuid.uuid4().hex}"
+
+def _reseed() -> None:
+    global _TOKEN
+    _TOKEN = os.urandom(6).hex()
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o666) -> None:
+os.register_at_fork(after_in_child=_reseed)
+
+
+def tmp_name(path: str | os.PathLike[str]) -> str:
+    """A temporary name beside `path`, unique per process (a random token) and call."""
+    head, tail = os.path.split(os.fspath(path))
+    return os.path.join(head, f".{tail}-{_TOKEN}-{next(_COUNTER)}")
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o666) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one."""
-    tmp = tmp_name(path.parent, path.name)
+    tmp = tmp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
         publish(tmp, path)  # a new file is linked into place; an existing one is replaced
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -61,7 +76,7 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
 def write_new(dest: Path, data: bytes, mode: int) -> bool:
     """Create `dest` holding `data`, atomically, unless something is there already (then
     nothing is written and False is returned: never clobbers)."""
-    tmp = tmp_name(dest.parent, dest.name)
+    tmp = tmp_name(dest)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
@@ -88,7 +103,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def remove(path: Path) -> None:
+def remove(path: str | os.PathLike[str]) -> None:
     """Remove a file, link or directory tree (read-only files inside writable dirs included).
     Nothing there, or a file or link, costs one system call."""
     try:
@@ -97,7 +112,7 @@ def remove(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError:  # a directory (EISDIR on Linux, EPERM elsewhere), or not ours to remove
-        if path.is_symlink() or not path.is_dir():
+        if os.path.islink(path) or not os.path.isdir(path):
             raise
     import shutil
 

@@ -49,13 +49,18 @@ def key(stage: Stage, now: Observed) -> str:
     return hashing.hash_bytes(canonical.encode())
 
 
-def _path(cache_dir: Path, run_key: str) -> Path:
-    return cache_dir / RUNS_DIR / run_key[:2] / run_key[2:]
+def _path(cache_dir: Path, run_key: str) -> str:
+    return f"{cache_dir}/{RUNS_DIR}/{run_key[:2]}/{run_key[2:]}"
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def get(cache_dir: Path, run_key: str) -> tuple[Entry, ...] | None:
     try:
-        doc = json.loads(_path(cache_dir, run_key).read_bytes())
+        doc = json.loads(_read(_path(cache_dir, run_key)))
         if doc.get("schema") != SCHEMA:
             return None
         return tuple(
@@ -70,11 +75,11 @@ def put(cache_dir: Path, run_key: str, outs: tuple[Entry, ...]) -> None:
     _write(_path(cache_dir, run_key), json.dumps(doc, sort_keys=True).encode())
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: str, data: bytes) -> None:
     try:
         fsutil.atomic_write_bytes(path, data)
     except FileNotFoundError:  # the first entry in its fan-out directory
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         fsutil.atomic_write_bytes(path, data)
 
 
@@ -94,7 +99,7 @@ def keys(cache_dir: Path) -> list[str]:
 
 
 def raw(cache_dir: Path, run_key: str) -> bytes:
-    return _path(cache_dir, run_key).read_bytes()
+    return _read(_path(cache_dir, run_key))
 
 
 def put_raw(cache_dir: Path, run_key: str, data: bytes) -> bool:

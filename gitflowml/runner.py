@@ -491,11 +491,14 @@ class _Run:
         self._later(lambda: self.records.append(make()))
 
     def _prepare_outs(self, stage: Stage) -> None:
+        root = self.project.root
         for out in stage.outs:
-            path = self.project.root / out.path
+            path = f"{root}/{out.path}"
             if not out.persist:
                 fsutil.remove(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            parent = os.path.dirname(path)
+            if not os.path.isdir(parent):  # a stat: cheaper than mkdir's FileExistsError
+                os.makedirs(parent, exist_ok=True)
 
     def _env(self, stage: Stage) -> dict[str, str]:
         return {**self.base_env, **dict(stage.env)} if stage.env else self.base_env
