@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -50,6 +49,8 @@ def _project(ctx: click.Context) -> Project:
 
 def _fail(ctx: click.Context, message: str, code: int) -> None:
     if _options(ctx).verbose:
+        import traceback
+
         traceback.print_exc()
     click.echo(f"error: {message}", err=True)
     ctx.exit(code)

@@ -149,13 +149,12 @@ def _machine() -> tuple[str, str, str]:
     """(user, host, Python version): the same for every record this process makes."""
     import getpass
     import platform
-    import socket
 
     try:
         user = getpass.getuser()
     except (OSError, KeyError):
         user = ""
-    return user, socket.gethostname(), platform.python_version()
+    return user, platform.node(), platform.python_version()  # node(): no socket import
 
 
 # -- pending records ---------------------------------------------------------------------------
