@@ -30,7 +30,7 @@ def _imported(args: list[str], cwd) -> set[str]:
 
 
 def test_version_imports_not_even_click(project: Repo) -> None:
-    assert "click" not in _imported(["--version"], project.root)
+    assert not {"click", "typing", "signal"} & _imported(["--version"], project.root)
 
 
 @pytest.mark.parametrize("args", [["--version"], ["status"], ["status", "--json"]])
