@@ -164,8 +164,9 @@ class PendingLog:
     so `record` leaves it alone until the run is over; a crash releases the lock, and a line
     torn by it is skipped. Names sort by start time."""
 
-    def __init__(self, dot_dir: Path) -> None:
-        name = f"{time.time_ns()}-{os.urandom(4).hex()}{LOG_SUFFIX}"
+    def __init__(self, dot_dir: Path, started_ns: int | None = None) -> None:
+        started = time.time_ns() if started_ns is None else started_ns
+        name = f"{started}-{os.urandom(4).hex()}{LOG_SUFFIX}"
         self.path = dot_dir / RUNS_DIR / name
         self._fd: int | None = None
 

@@ -24,12 +24,11 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gitflowml import (
     fsutil,
     ignore,
-    lineage,
     lockfile,
     observe,
     pipestatus,
@@ -59,6 +58,9 @@ from gitflowml.odb import Later
 from gitflowml.pipeline_model import Pipeline, Stage
 from gitflowml.project import Project
 from gitflowml.workspace import DirInfo, FileInfo, Scanner
+
+if TYPE_CHECKING:
+    from gitflowml.lineage import PendingLog
 
 Running = Future[RunOutcome] | StageRun  # a stage whose commands were started
 Outcome = Literal["ran", "restored", "up to date", "failed", "not run", "frozen", "would run"]
@@ -195,7 +197,8 @@ class _Run:
         self.writes: list[Future[object]] = []
         self.queued: list[tuple[Callable[..., object], tuple[Any, ...]]] = []  # one stage's
         self.write_failed = False
-        self.records = lineage.PendingLog(self.project.dot_dir)
+        self.records: PendingLog | None = None  # made with the first record
+        self.started_ns = time.time_ns()
         self.journal_writer = lockfile.JournalWriter(self.journal)
         try:
             with state.hold():  # one write of the hash state at the end, not one per stage
@@ -205,7 +208,8 @@ class _Run:
             self.executor.close()
             self._hand_over()  # anything a stage left queued when the run stopped
             self.background.shutdown(wait=True)  # each write is atomic
-            self.records.close()
+            if self.records is not None:
+                self.records.close()
             self.journal_writer.close()
             failed = next((e for f in self.writes if (e := f.exception()) is not None), None)
             if self.remote_run is not None:
@@ -478,6 +482,8 @@ class _Run:
         """The run record lineage keeps (pending until `record` attaches it to a commit).
         Made and written on the background thread, like run-cache entries: the run waits
         for it at the end, not the next stage."""
+        from gitflowml import lineage  # not before the first stage ends: its start is sooner
+
         make = functools.partial(
             lineage.new_record,
             stage=stage.name,
@@ -488,7 +494,12 @@ class _Run:
             attempts=attempts,
             restored=restored,
         )
-        self._later(lambda: self.records.append(make()))
+        self._later(lambda: self._pending_log(lineage).append(make()))
+
+    def _pending_log(self, lineage: Any) -> PendingLog:
+        if self.records is None:
+            self.records = lineage.PendingLog(self.project.dot_dir, self.started_ns)
+        return self.records
 
     def _prepare_outs(self, stage: Stage) -> None:
         root = self.project.root
