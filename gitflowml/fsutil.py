@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import itertools
+import marshal
 import os
 from pathlib import Path
+from typing import Any
 
 _TOKEN = os.urandom(6).hex()  # drawn again in a forked child
 _COUNTER = itertools.count()
@@ -117,3 +119,29 @@ def remove(path: str | os.PathLike[str]) -> None:
     import shutil
 
     shutil.rmtree(path)
+
+
+def stat_key(path: str | os.PathLike[str], st: os.stat_result) -> tuple[str, int, int, int, int]:
+    """What says a file is unchanged, for `kept`: path, inode, size, mtime and ctime."""
+    return (os.fspath(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def kept(store: Path, key: tuple[Any, ...]) -> Any:
+    """The value `keep` stored in `store` under exactly `key`; None when there is none."""
+    try:
+        kept_key, value = marshal.loads(store.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return value if kept_key == key else None
+
+
+def keep(store: Path, key: tuple[Any, ...], value: Any) -> None:
+    """Store `value` (marshal's types only) for `kept`; silently nothing when it cannot be
+    (a value marshal cannot hold, an unwritable directory): it is only a cache."""
+    try:
+        data = marshal.dumps((key, value))
+    except ValueError:
+        return
+    with contextlib.suppress(OSError):
+        store.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(store, data)

@@ -17,9 +17,7 @@ it has just written. Deleting it costs one parse.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import marshal
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -128,9 +126,7 @@ def dump(lock: Lock, path: Path, parsed: Path | None = None) -> None:
     fsutil.atomic_write_text(path, dumps(lock))
     if parsed is not None:
         st = os.stat(path)
-        _keep(
-            parsed, (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns), _doc(lock)
-        )
+        fsutil.keep(parsed, fsutil.stat_key(path, st), _doc(lock))
 
 
 def _doc(lock: Lock) -> Any:
@@ -169,33 +165,15 @@ def load(path: Path, shown: str = LOCK_FILE, parsed: Path | None = None) -> Lock
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
-            key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            doc = _cached(parsed, key) if parsed else None
+            key = fsutil.stat_key(path, st)
+            doc = fsutil.kept(parsed, key) if parsed else None
             if doc is None:
                 doc = _parse(f.read().decode("utf-8"), shown)
                 if parsed and max(st.st_mtime_ns, st.st_ctime_ns) + RACY_NS < time.time_ns():
-                    _keep(parsed, key, doc)
+                    fsutil.keep(parsed, key, doc)
     except FileNotFoundError:
         return Lock()
     return Lock() if doc is None else _lock_from(doc, shown)
-
-
-def _cached(parsed: Path, key: tuple[Any, ...]) -> Any:
-    try:
-        kept_key, doc = marshal.loads(parsed.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    return doc if kept_key == key else None
-
-
-def _keep(parsed: Path, key: tuple[Any, ...], doc: Any) -> None:
-    try:
-        data = marshal.dumps((key, doc))
-    except ValueError:
-        return  # a value marshal cannot hold (a YAML timestamp): parse it each time
-    with contextlib.suppress(OSError):
-        parsed.parent.mkdir(parents=True, exist_ok=True)
-        fsutil.atomic_write_bytes(parsed, data)
 
 
 def _lock_from(doc: Any, shown: str) -> Lock:

@@ -8,14 +8,17 @@ paths relative to the repository root (URLs and absolute deps stay as they are).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import posixpath
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gitflowml import fsutil, quick, stagedef, templating, yamlio
 from gitflowml import params as params_mod
-from gitflowml import quick, stagedef, templating, yamlio
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline_model import (
     PIPELINE_FILE,
@@ -28,23 +31,19 @@ from gitflowml.pipeline_model import (
     Where,
 )
 
+PARSED = "pipeline.parsed"  # in .gitflowml/tmp: the parsed YAML, keyed by the file's stat data
 __all__ = ["PIPELINE_FILE", "Out", "ParamRef", "Pipeline", "Resources", "Stage", "load"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_][\w.-]*$")
 
 
-def load(path: Path, root: Path) -> Pipeline:
-    """Parse, expand and validate `path` (a pipeline.yaml inside the repository `root`)."""
+def load(path: Path, root: Path, parsed: Path | None = None) -> Pipeline:
+    """Parse, expand and validate `path` (a pipeline.yaml inside the repository `root`).
+    With `parsed`, the parsed YAML (with its key lines) is kept in that file, keyed by the
+    file's stat data, and reused while the file is unchanged, as the lock's is."""
     shown = posixpath.relpath(path.as_posix(), root.as_posix())
     quick.note(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PipelineError(f"{shown} does not exist; create it (see docs/pipeline.md)") from None
-    try:
-        doc = yamlio.loads_located(text)
-    except yamlio.YamlError as exc:
-        raise PipelineError(f"{exc.where(shown)}; fix the file") from exc
+    doc = _parse(path, shown, parsed)
     where = Where(shown, doc)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
@@ -81,6 +80,27 @@ def load(path: Path, root: Path) -> Pipeline:
             )
     _check_outs(stages, where)
     return Pipeline(path=path, stages=stages, groups=groups)
+
+
+def _parse(path: Path, shown: str, parsed: Path | None) -> yamlio.Located:
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            key = fsutil.stat_key(path, st)
+            plain = fsutil.kept(parsed, key) if parsed else None
+            if plain is not None:
+                with contextlib.suppress(ValueError, TypeError):
+                    return yamlio.Located.from_plain(*plain)
+            text = f.read().decode("utf-8")
+    except FileNotFoundError:
+        raise PipelineError(f"{shown} does not exist; create it (see docs/pipeline.md)") from None
+    try:
+        doc = yamlio.loads_located(text)
+    except yamlio.YamlError as exc:
+        raise PipelineError(f"{exc.where(shown)}; fix the file") from exc
+    if parsed and max(st.st_mtime_ns, st.st_ctime_ns) + quick.RACY_NS < time.time_ns():
+        fsutil.keep(parsed, key, doc.plain())  # no write within the same tick can hide
+    return doc
 
 
 def _context(

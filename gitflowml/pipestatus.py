@@ -26,7 +26,7 @@ def load(project: Project) -> tuple[pipeline.Pipeline, graph.Graph] | None:
     quick.note(path)
     if not path.exists():
         return None
-    loaded = pipeline.load(path, project.root)
+    loaded = pipeline.load(path, project.root, project.dot_dir / JOURNAL_DIR / pipeline.PARSED)
     return loaded, graph.build(loaded)
 
 

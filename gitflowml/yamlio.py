@@ -70,6 +70,32 @@ class Located:
     def line(self, mapping: object, key: object) -> int | None:
         return self._key_lines.get(id(mapping), {}).get(key)
 
+    def plain(self) -> tuple[Any, list[dict[Any, int]]]:
+        """The document and the key lines of its mappings, in document order: what
+        marshal can keep, for `from_plain`."""
+        return self.data, [self._key_lines.get(id(m), {}) for m in _mappings(self.data)]
+
+    @classmethod
+    def from_plain(cls, data: Any, lines: list[dict[Any, int]]) -> Located:
+        mappings = list(_mappings(data))
+        if len(mappings) != len(lines):
+            raise ValueError("the key lines do not fit the document")
+        return cls(data, {id(m): keys for m, keys in zip(mappings, lines, strict=True)})
+
+
+def _mappings(data: Any) -> list[dict[Any, Any]]:
+    """Every mapping in `data`, in document order."""
+    found: list[dict[Any, Any]] = []
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            found.append(value)
+            stack.extend(reversed(list(value.values())))
+        elif isinstance(value, list):
+            stack.extend(reversed(value))
+    return found
+
 
 def loads_located(text: str) -> Located:
     loader = _LineLoader(text)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from gitflowml import pipeline
+from gitflowml import pipeline, quick
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import Out, ParamRef, Resources
 
@@ -256,3 +257,69 @@ def test_a_missing_pipeline_file(tmp_path: Path) -> None:
 def test_an_empty_pipeline(tmp_path: Path) -> None:
     assert _load(tmp_path, "").stages == {}
     assert _load(tmp_path, "stages:\n").stages == {}
+
+
+def _aged(path: Path, text: str) -> None:
+    """Write `text` and wait out the racy window (its ctime cannot be set back)."""
+    path.write_text(text)
+    time.sleep(2 * quick.RACY_NS / 1e9)
+
+
+def test_the_parsed_yaml_is_kept_while_the_file_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second load of an unchanged pipeline.yaml parses no YAML and gives the same
+    stages, with the same lines in its errors; a changed file is parsed again, and a file
+    written within the racy window is not kept."""
+    from gitflowml import yamlio
+
+    parses: list[str] = []
+    real = yamlio.loads_located
+
+    def counting(text: str) -> yamlio.Located:
+        parses.append(text)
+        return real(text)
+
+    monkeypatch.setattr(yamlio, "loads_located", counting)
+    path, parsed = tmp_path / "pipeline.yaml", tmp_path / "tmp" / pipeline.PARSED
+    text = (
+        "stages:\n  a:\n    cmd: echo a > a\n    outs: [a]\n  b:\n    cmd: cp a b\n    deps: [a]\n"
+    )
+    _aged(path, text)
+    first = pipeline.load(path, tmp_path, parsed)
+    assert parsed.exists()
+    second = pipeline.load(path, tmp_path, parsed)
+    assert len(parses) == 1
+    assert second.stages == first.stages
+    assert [s.line for s in second.stages.values()] == [2, 5]
+    _aged(path, text + "  c:\n    cmd: x\n    bogus: 1\n")
+    with pytest.raises(PipelineError) as fresh:
+        pipeline.load(path, tmp_path, parsed)
+    with pytest.raises(PipelineError) as again:
+        pipeline.load(path, tmp_path, parsed)
+    assert len(parses) == 2
+    assert str(again.value) == str(fresh.value)
+    assert ":10" in str(again.value)  # the line of the unknown key, from the kept lines
+    path.write_text(text)  # just now: racy, so parsed each time
+    pipeline.load(path, tmp_path, parsed)
+    pipeline.load(path, tmp_path, parsed)
+    assert len(parses) == 4
+
+
+def test_located_documents_survive_marshal() -> None:
+    import marshal
+
+    from gitflowml import yamlio
+
+    doc = yamlio.loads_located("a:\n  b: [1, {c: 2}]\n  d:\n    e: 3\nf: 4\n")
+    back = yamlio.Located.from_plain(*marshal.loads(marshal.dumps(doc.plain())))
+    assert back.data == doc.data
+    inner = back.data["a"]
+    assert (back.line(back.data, "f"), back.line(inner, "d"), back.line(inner["d"], "e")) == (
+        5,
+        3,
+        4,
+    )
+    assert back.line(inner["b"][1], "c") == 2
+    with pytest.raises(ValueError, match="do not fit"):
+        yamlio.Located.from_plain({"x": {}}, [{}])
