@@ -121,6 +121,29 @@ def remove(path: str | os.PathLike[str]) -> None:
     shutil.rmtree(path)
 
 
+def move_aside(path: str | os.PathLike[str], trash: str) -> str | None:
+    """Take `path` (a file, link or directory tree) out of the way by renaming it into the
+    directory `trash` on the same file system, so that the caller can delete it later, off
+    its critical path (deleting a file written a moment ago can wait on its writeback).
+    Returns the new name, or None when nothing was there. Where a rename cannot be (another
+    file system), `path` is removed here and now."""
+    dest = tmp_name(os.path.join(trash, os.path.basename(os.fspath(path))))
+    try:
+        os.rename(path, dest)
+        return dest
+    except FileNotFoundError:
+        if not os.path.lexists(path):
+            return None
+        os.makedirs(trash, exist_ok=True)  # the trash itself was missing
+        with contextlib.suppress(OSError):
+            os.rename(path, dest)
+            return dest
+    except OSError:  # another file system, or not ours to rename
+        pass
+    remove(path)
+    return None
+
+
 def stat_key(path: str | os.PathLike[str], st: os.stat_result) -> tuple[str, int, int, int, int]:
     """What says a file is unchanged, for `kept`: path, inode, size, mtime and ctime."""
     return (os.fspath(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)

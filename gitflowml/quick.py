@@ -231,7 +231,7 @@ def arm(args: list[str]) -> None:
 def note(path: os.PathLike[str] | str) -> None:
     """The running command read `path` (or found it absent)."""
     rec = _recording
-    if rec is not None:
+    if rec is not None and not rec.spoiled:  # a spoiled answer is never saved: no stat
         key = os.fspath(path)
         if key not in rec.files:
             rec.files[key] = _sig(key)
@@ -239,7 +239,7 @@ def note(path: os.PathLike[str] | str) -> None:
 
 def note_tree(path: os.PathLike[str] | str) -> None:
     """The running command read every file under the directory `path`."""
-    if _recording is not None:
+    if _recording is not None and not _recording.spoiled:
         note(path)
         _recording.trees[os.fspath(path)] = None
 

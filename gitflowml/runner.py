@@ -152,6 +152,9 @@ def run(
         return _Run(project, pipeline, graph, options, say, on_output).go()
 
 
+TRASH_DIR = "trash"  # in .gitflowml/tmp
+
+
 class _Run:
     def __init__(
         self,
@@ -194,6 +197,9 @@ class _Run:
         self.code = CodeAnalyzer(self.project.root, self.scanner, state)
         # writes off the critical path, in order: the next stage need not wait for them
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitflowml-write")
+        self.trash = str(self.journal.parent / TRASH_DIR)  # old outs, until deleted
+        if os.path.isdir(self.trash):  # left by a run that was killed
+            self.background.submit(_empty_trash, self.trash)
         self.writes: list[Future[object]] = []
         self.queued: list[tuple[Callable[..., object], tuple[Any, ...]]] = []  # one stage's
         self.write_failed = False
@@ -208,6 +214,8 @@ class _Run:
             self.executor.close()
             self._hand_over()  # anything a stage left queued when the run stopped
             self.background.shutdown(wait=True)  # each write is atomic
+            with contextlib.suppress(OSError):
+                os.rmdir(self.trash)  # empty by now, unless a deletion failed
             if self.records is not None:
                 self.records.close()
             self.journal_writer.close()
@@ -505,8 +513,10 @@ class _Run:
         root = self.project.root
         for out in stage.outs:
             path = f"{root}/{out.path}"
-            if not out.persist:
-                fsutil.remove(path)
+            if not out.persist:  # renamed aside now, deleted on the background thread
+                trashed = fsutil.move_aside(path, self.trash)
+                if trashed is not None:
+                    self.background.submit(_discard, trashed)
             parent = os.path.dirname(path)
             if not os.path.isdir(parent):  # a stat: cheaper than mkdir's FileExistsError
                 os.makedirs(parent, exist_ok=True)
@@ -716,6 +726,19 @@ class RemoteRun:
             target = dest / row.relpath
             target.parent.mkdir(parents=True, exist_ok=True)
             self.odb.materialise(row.oid, target, types, row.isexec, True)
+
+
+def _discard(trashed: str) -> None:
+    """Delete an old out moved aside; one left behind (an error, a crash) goes with the
+    next run's `_empty_trash`."""
+    with contextlib.suppress(OSError):
+        fsutil.remove(trashed)
+
+
+def _empty_trash(trash: str) -> None:
+    with contextlib.suppress(OSError):
+        for name in os.listdir(trash):
+            _discard(os.path.join(trash, name))
 
 
 def _in_order(writes: list[tuple[Callable[..., object], tuple[Any, ...]]]) -> None:

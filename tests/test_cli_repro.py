@@ -664,3 +664,33 @@ def test_an_out_is_read_once_however_many_stages_depend_on_it(
     with sqlite3.connect(project.root / ".gitflowml" / "state.db") as conn:
         paths = {row[0] for row in conn.execute("SELECT path FROM state")}
     assert {str(project.root / f"{n}.txt") for n in ("a", "b0", "b3")} <= paths
+
+
+def test_old_outs_are_deleted_off_the_critical_path(
+    chain: Repo, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage's old out is renamed into .gitflowml/tmp/trash and deleted in the background;
+    nothing is left there when the run ends, and what a killed run left is deleted by the
+    next one."""
+    from gitflowml import fsutil
+
+    moved: list[str] = []
+    real = fsutil.move_aside
+
+    def spy(path: str, trash: str) -> str | None:
+        aside = real(path, trash)
+        if aside is not None:
+            moved.append(os.path.basename(path))
+        return aside
+
+    monkeypatch.setattr(fsutil, "move_aside", spy)
+    run("repro")
+    assert moved == []  # nothing there yet
+    trash = chain.root / ".gitflowml" / "tmp" / "trash"
+    trash.mkdir()
+    (trash / ".left-by-a-killed-run").write_text("x")
+    chain.gen({"raw.csv": "a,b\n3,4\n"})
+    assert _ran(run("repro").stdout) == ["prepare", "train"]  # report: its dep is the same
+    assert moved == ["clean.csv", "model.txt", "metrics.json"]
+    assert "3,4" in (chain.root / "data" / "clean.csv").read_text()
+    assert not trash.exists()
