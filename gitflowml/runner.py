@@ -516,7 +516,7 @@ class _Run:
             if not out.persist:  # renamed aside now, deleted on the background thread
                 trashed = fsutil.move_aside(path, self.trash)
                 if trashed is not None:
-                    self.background.submit(_discard, trashed)
+                    self._later(_discard, trashed)  # with the next writes handed over
             parent = os.path.dirname(path)
             if not os.path.isdir(parent):  # a stat: cheaper than mkdir's FileExistsError
                 os.makedirs(parent, exist_ok=True)
