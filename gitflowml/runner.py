@@ -538,8 +538,8 @@ class _Run:
                 StageResult(name, "failed", reasons, outcome.attempts, outcome.duration_s, why)
             )
             return False
-        absent = [o.path for o in stage.outs if not (self.project.root / o.path).exists()]
-        if absent:
+        committed = self._commit_outs(stage)
+        if isinstance(committed, str):
             self._done(
                 StageResult(
                     name,
@@ -547,11 +547,11 @@ class _Run:
                     reasons,
                     outcome.attempts,
                     outcome.duration_s,
-                    f"declared out '{absent[0]}' was not produced",
+                    f"declared out '{committed}' was not produced",
                 )
             )
             return False
-        outs, later = self._commit_outs(stage)
+        outs, later = committed
         self._record(stage, verdict.now, outs, later)
         started_ns = time.time_ns() - int(outcome.duration_s * 1e9)
         key = verdict.run_key or runcache.key(stage, verdict.now)
@@ -562,15 +562,19 @@ class _Run:
         self._done(StageResult(name, "ran", reasons, outcome.attempts, outcome.duration_s))
         return True
 
-    def _commit_outs(self, stage: Stage) -> tuple[tuple[lockfile.Entry, ...], Later | None]:
+    def _commit_outs(self, stage: Stage) -> tuple[tuple[lockfile.Entry, ...], Later | None] | str:
         """Hash the outs; large files are stored now, small ones are returned for
         `_settle` (on Dask, everything is in the cache already: the next stage uploads
-        from it)."""
+        from it). The path of an out that is not there, if one is not."""
         entries = []
         later: Later | None = [] if self.remote_run is None else None
         # every out is stored, cache: false ones too (they are small, and the run-cache
         # restores them); only cached outs are gitignored, the others stay in git
         infos = self.storer.scan_many([self.project.root / o.path for o in stage.outs], later=later)
+        paths = (o.path for o, info in zip(stage.outs, infos, strict=True) if info is None)
+        absent = next(paths, None)
+        if absent is not None:
+            return absent
         for out, info in zip(stage.outs, infos, strict=True):
             if isinstance(info, DirInfo):
                 self.odb.add_manifest(info.files, later)
