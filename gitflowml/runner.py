@@ -502,10 +502,12 @@ class _Run:
             attempts=attempts,
             restored=restored,
         )
-        self._later(lambda: self._pending_log(lineage).append(make()))
+        self._later(lambda: self._pending_log().append(make()))
 
-    def _pending_log(self, lineage: Any) -> PendingLog:
+    def _pending_log(self) -> PendingLog:
         if self.records is None:
+            from gitflowml import lineage
+
             self.records = lineage.PendingLog(self.project.dot_dir, self.started_ns)
         return self.records
 
