@@ -29,9 +29,7 @@ def observe(
     chosen = list(stages)
     paths = sorted({p for s in chosen for p in s.deps} | {o.path for s in chosen for o in s.outs})
     local = [p for p in paths if "://" not in p]
-    infos = scanner.scan_many(
-        [Path(p) if Path(p).is_absolute() else root / p for p in local], need_manifest=False
-    )
+    infos = scanner.scan_many([workspace_path(root, p) for p in local], need_manifest=False)
     entries: dict[str, Entry | None] = {}
     for path, info in zip(local, infos, strict=True):
         if isinstance(info, FileInfo):
@@ -51,6 +49,11 @@ def observe(
     analyser = code or CodeAnalyzer(root, scanner, scanner.state)
     code_of = {s.name: analyser.code_of(s) for s in chosen}
     return Observed(paths=entries, params=params, code=code_of)
+
+
+def workspace_path(root: Path, path: str) -> Path:
+    """Where a dep or out path of a pipeline is (its hash-state key is this, as a string)."""
+    return Path(path) if Path(path).is_absolute() else root / path
 
 
 def url_entry(url: str) -> Entry | None:

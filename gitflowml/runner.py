@@ -239,7 +239,7 @@ class _Run:
         stages = [self.pipeline.stages[n] for n in self.order]
         paths = {p for s in stages for p in s.deps} | {o.path for s in stages for o in s.outs}
         local = (p for p in paths if "://" not in p)
-        return [str(Path(p) if Path(p).is_absolute() else root / p) for p in local]
+        return [str(observe.workspace_path(root, p)) for p in local]
 
     # -- scheduling ------------------------------------------------------------------------
     def _schedule(self, order: list[str]) -> None:
