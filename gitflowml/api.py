@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from gitflowml import config, ignore, scm
+from gitflowml import config, scm
 from gitflowml.cache import AddReport, DataStatus
-from gitflowml.checkout import CheckoutReport
 from gitflowml.project import DOT_DIR, Project
+from gitflowml.storage import ignore
+from gitflowml.storage.checkout import CheckoutReport
 
 if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.config import RemoteConfig
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.lineage import Node, RecordResult
     from gitflowml.metrics import DataDiff
     from gitflowml.metrics import Row as MetricRow
-    from gitflowml.repro import StageStatus
+    from gitflowml.pipeline.plan import StageStatus
     from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
     from gitflowml.transfer import ProgressSink, TransferReport
@@ -219,7 +220,7 @@ def checkout(
     targets: Sequence[str] = (), *, force: bool = False, project: Project | None = None
 ) -> CheckoutReport:
     """Make the workspace match the pointer files, restoring data from the cache."""
-    from gitflowml import checkout as checkout_mod
+    from gitflowml.storage import checkout as checkout_mod
 
     return checkout_mod.checkout(_project(project), targets, force=force)
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from gitflowml import hashing, lockfile, pointer, scm
+from gitflowml import scm
 from gitflowml.errors import ObjectCorruptError, ObjectMissingError, PathError
+from gitflowml.pipeline import lockfile
 from gitflowml.project import POINTER_SUFFIX, Project
+from gitflowml.storage import hashing, pointer
 
 WORKSPACE = "workspace"
 

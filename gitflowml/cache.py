@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from gitflowml import ignore, pointer, scm
+from gitflowml import scm
 from gitflowml.errors import ObjectCorruptError, ObjectMissingError, PathError
-from gitflowml.odb import LocalOdb
 from gitflowml.project import POINTER_SUFFIX, Project
-from gitflowml.state import StateDb
-from gitflowml.workspace import DirInfo, FileInfo, Info, Scanner
+from gitflowml.storage import ignore, pointer
+from gitflowml.storage.odb import LocalOdb
+from gitflowml.storage.state import StateDb
+from gitflowml.storage.workspace import DirInfo, FileInfo, Info, Scanner
 
 if TYPE_CHECKING:
-    from gitflowml.pipeline_model import Pipeline, Stage
+    from gitflowml.pipeline.model import Pipeline, Stage
 
 
 @dataclass(frozen=True, slots=True)

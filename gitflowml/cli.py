@@ -721,7 +721,7 @@ def merge_driver(base: str, ours: str, theirs: str) -> None:
     """git merge driver for pipeline.lock: `gitflowml merge-driver %O %A %B`."""
     from pathlib import Path
 
-    from gitflowml import lockfile
+    from gitflowml.pipeline import lockfile
 
     dropped = lockfile.merge_files(Path(base), Path(ours), Path(theirs))
     for name in dropped:

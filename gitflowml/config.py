@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitflowml import fsutil, quick, yamlio
+from gitflowml import quick
 from gitflowml.errors import ConfigError
+from gitflowml.util import fsutil, yamlio
 
 SCHEMA = 1
 CONFIG_NAME = "config.yaml"

@@ -14,11 +14,13 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-from gitflowml import hashing, repolock, runcache
+from gitflowml import repolock
 from gitflowml.cache import local_odb, open_state
-from gitflowml.odb import DIR_SUFFIX
+from gitflowml.pipeline import runcache
 from gitflowml.project import Project
 from gitflowml.remote import RUNS_DIR, object_key, run_key
+from gitflowml.storage import hashing
+from gitflowml.storage.odb import DIR_SUFFIX
 from gitflowml.transfer import files_of, remote_of, scope_entries, top_needs
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitflowml import lineage, lockfile, pipestatus, scm
+from gitflowml import lineage, pipestatus, scm
 from gitflowml.errors import PipelineError
+from gitflowml.pipeline import lockfile
 from gitflowml.project import POINTER_SUFFIX, Project
 
 

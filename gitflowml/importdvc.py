@@ -22,9 +22,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitflowml import config, scm, yamlio
+from gitflowml import config, scm
 from gitflowml.errors import ConfigError
 from gitflowml.project import POINTER_SUFFIX, Project
+from gitflowml.util import yamlio
 
 _REMOTE_SECTION = re.compile(r"""^\s*'?remote\s+"([^"]+)"'?\s*$""")
 # DVC option names that mean something else (or the same thing) to gitflowml / s3fs

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitflowml import __version__, fsutil, lockfile, scm
+from gitflowml import __version__, scm
 from gitflowml.errors import PipelineError
+from gitflowml.pipeline import lockfile
+from gitflowml.util import fsutil
 
 SCHEMA = 1
 NOTES_REF = "refs/notes/gitflowml"
@@ -395,8 +397,8 @@ def _current_oid(root: Path, commit: str, path: str) -> str | None:
 
 
 def _pointer_oid(root: Path, commit: str, path: str) -> str | None:
-    from gitflowml import pointer
     from gitflowml.project import POINTER_SUFFIX
+    from gitflowml.storage import pointer
 
     data = scm.file_at(root, commit, path + POINTER_SUFFIX)
     if data is None:
@@ -409,7 +411,7 @@ def _pointer_oid(root: Path, commit: str, path: str) -> str | None:
 
 def _flat_params(params: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """{"params.yaml": {"train": {"lr": 1}}} -> {"params.yaml:train.lr": 1}."""
-    from gitflowml.params import flatten
+    from gitflowml.pipeline.params import flatten
 
     out: dict[str, Any] = {}
     for file, values in params.items():

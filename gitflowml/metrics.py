@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitflowml import params as params_mod
-from gitflowml import yamlio
 from gitflowml.artifacts import Revision
 from gitflowml.errors import PipelineError
-from gitflowml.pipeline_model import PIPELINE_FILE
+from gitflowml.pipeline import params as params_mod
+from gitflowml.pipeline.model import PIPELINE_FILE
 from gitflowml.project import Project
+from gitflowml.util import yamlio
 
 Values = dict[str, dict[str, Any]]  # file -> flattened key -> value
 

@@ -1,4 +1,4 @@
-"""The pipeline side of `status`: load pipeline.yaml and the lock, observe the workspace,
+"""The pipeline side of `status`: load loader.yaml and the lock, observe the workspace,
 and say which stages are stale and why."""
 
 from __future__ import annotations
@@ -7,12 +7,13 @@ import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 
-from gitflowml import graph, lockfile, observe, pipeline, quick, repro
+from gitflowml import quick
 from gitflowml.cache import Tracked, open_state
 from gitflowml.errors import PathError
-from gitflowml.pointer import Pointer
+from gitflowml.pipeline import graph, loader, lockfile, observe, plan
 from gitflowml.project import Project
-from gitflowml.workspace import Scanner
+from gitflowml.storage.pointer import Pointer
+from gitflowml.storage.workspace import Scanner
 
 JOURNAL_DIR = "tmp"
 
@@ -21,16 +22,16 @@ def lock_paths(project: Project) -> tuple[Path, Path]:
     return project.root / lockfile.LOCK_FILE, project.dot_dir / JOURNAL_DIR / lockfile.JOURNAL
 
 
-def load(project: Project) -> tuple[pipeline.Pipeline, graph.Graph] | None:
-    path = project.root / pipeline.PIPELINE_FILE
+def load(project: Project) -> tuple[loader.Pipeline, graph.Graph] | None:
+    path = project.root / loader.PIPELINE_FILE
     quick.note(path)
     if not path.exists():
         return None
-    loaded = pipeline.load(path, project.root, project.dot_dir / JOURNAL_DIR / pipeline.PARSED)
+    loaded = loader.load(path, project.root, project.dot_dir / JOURNAL_DIR / loader.PARSED)
     return loaded, graph.build(loaded)
 
 
-def resolve_targets(loaded: pipeline.Pipeline, targets: Sequence[str]) -> list[str]:
+def resolve_targets(loaded: loader.Pipeline, targets: Sequence[str]) -> list[str]:
     """Stage names from targets that are stage names or foreach/matrix group names."""
     names: list[str] = []
     for target in targets:
@@ -39,11 +40,11 @@ def resolve_targets(loaded: pipeline.Pipeline, targets: Sequence[str]) -> list[s
         elif target in loaded.groups:
             names.extend(loaded.groups[target])
         else:
-            raise PathError(f"'{target}' is not a stage of {pipeline.PIPELINE_FILE}")
+            raise PathError(f"'{target}' is not a stage of {loader.PIPELINE_FILE}")
     return list(dict.fromkeys(names))
 
 
-def is_stage_target(loaded: pipeline.Pipeline | None, target: str) -> bool:
+def is_stage_target(loaded: loader.Pipeline | None, target: str) -> bool:
     return loaded is not None and (target in loaded.stages or target in loaded.groups)
 
 
@@ -54,7 +55,7 @@ def outs_by_stage(project: Project) -> dict[str, list[Tracked]]:
     return outs_of(found[0], lockfile.load_current(*lock_paths(project), durable=False))
 
 
-def outs_of(loaded: pipeline.Pipeline, lock: lockfile.Lock) -> dict[str, list[Tracked]]:
+def outs_of(loaded: loader.Pipeline, lock: lockfile.Lock) -> dict[str, list[Tracked]]:
     """Each stage's cached outs as `lock` records them."""
     out: dict[str, list[Tracked]] = {}
     for name, stage in loaded.stages.items():
@@ -76,8 +77,8 @@ def as_tracked(entry: lockfile.Entry) -> Tracked:
 def status(
     project: Project,
     targets: Sequence[str] = (),
-    found: tuple[pipeline.Pipeline, graph.Graph] | None = None,
-) -> tuple[list[repro.StageStatus], list[Tracked]]:
+    found: tuple[loader.Pipeline, graph.Graph] | None = None,
+) -> tuple[list[plan.StageStatus], list[Tracked]]:
     """The named stages' status (default: all), and every stage's cached outs per the lock."""
     found = found or load(project)
     if found is None:
@@ -93,4 +94,4 @@ def status(
     finally:
         state.close()
     outs = [t for ts in outs_of(loaded, lock).values() for t in ts]
-    return repro.status(loaded, lock, now, names), outs
+    return plan.status(loaded, lock, now, names), outs

@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gitflowml import fsutil
 from gitflowml.config import RemoteConfig
 from gitflowml.errors import RemoteError
+from gitflowml.util import fsutil
 
 RUNS_DIR = "runs"
 CHUNK = 128  # files per thread-pool task for directory remotes: amortises the pool's cost

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitflowml.api import InitResult, StatusReport
 from gitflowml.cache import AddReport
-from gitflowml.checkout import CheckoutReport
+from gitflowml.storage.checkout import CheckoutReport
 
 if TYPE_CHECKING:
     from gitflowml.lineage import Node

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitflowml import lineage, params, pipestatus, scm, yamlio
+from gitflowml import lineage, pipestatus, scm
+from gitflowml.pipeline import params
 from gitflowml.project import Project
+from gitflowml.util import yamlio
 
 
 @dataclass(frozen=True)

@@ -26,20 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from gitflowml import (
-    fsutil,
-    ignore,
-    lockfile,
-    observe,
-    pipestatus,
-    quick,
-    repolock,
-    repro,
-    runcache,
-)
+from gitflowml import pipestatus, quick, repolock
 from gitflowml.cache import local_odb, open_state
-from gitflowml.checkout import checkout_entries
-from gitflowml.codedeps import CodeAnalyzer
 from gitflowml.errors import (
     CheckoutError,
     GitflowmlError,
@@ -53,11 +41,16 @@ from gitflowml.executors.local import (
     StageRun,
     python_command,
 )
-from gitflowml.graph import Graph
-from gitflowml.odb import Later
-from gitflowml.pipeline_model import Pipeline, Stage
+from gitflowml.pipeline import lockfile, observe, plan, runcache
+from gitflowml.pipeline.codedeps import CodeAnalyzer
+from gitflowml.pipeline.graph import Graph
+from gitflowml.pipeline.model import Pipeline, Stage
 from gitflowml.project import Project
-from gitflowml.workspace import DirInfo, FileInfo, Scanner
+from gitflowml.storage import ignore
+from gitflowml.storage.checkout import checkout_entries
+from gitflowml.storage.odb import Later
+from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
+from gitflowml.util import fsutil
 
 if TYPE_CHECKING:
     from gitflowml.lineage import PendingLog
@@ -87,7 +80,7 @@ class ReproOptions:
 class StageResult:
     name: str
     outcome: Outcome
-    reasons: tuple[repro.Reason, ...] = ()
+    reasons: tuple[plan.Reason, ...] = ()
     attempts: int = 0
     duration_s: float = 0.0
     message: str = ""
@@ -98,8 +91,8 @@ class _Verdict:
     """What judging a stage found: its inputs now, why it is stale (nothing: up to date),
     and, where the run-cache may serve it, its key and the entry found under it."""
 
-    now: repro.Observed
-    reasons: tuple[repro.Reason, ...]
+    now: plan.Observed
+    reasons: tuple[plan.Reason, ...]
     run_key: str | None = None
     cached: tuple[lockfile.Entry, ...] | None = None
 
@@ -178,7 +171,7 @@ class _Run:
         self.results: dict[str, StageResult] = {}
         self.order = select(pipeline, graph, options)
         self.selection = set(self.order)
-        self.pending: dict[str, tuple[repro.Reason, ...]] = {}  # reasons of running stages
+        self.pending: dict[str, tuple[plan.Reason, ...]] = {}  # reasons of running stages
         self.judged: dict[str, _Verdict] = {}  # judged ahead, while a command ran
         self.to_ignore: list[Path] = []  # cached outs, gitignored once the run ends
         root = str(project.root)
@@ -380,9 +373,9 @@ class _Run:
         """Observe the stage's inputs and outs, and say why it is stale, if it is. Reads
         only (the hash state aside), so it can be done ahead of the stage's turn."""
         now = observe.observe(self.project.root, [stage], self.scanner, self.code)
-        reasons = repro.reasons(stage, self.lock.stages.get(stage.name), now)
+        reasons = plan.reasons(stage, self.lock.stages.get(stage.name), now)
         if self.options.force and not reasons:
-            reasons = (repro.Reason("forced"),)
+            reasons = (plan.Reason("forced"),)
         if not reasons or not self.options.run_cache or not runcache.usable(stage):
             return _Verdict(now, reasons)
         key = runcache.key(stage, now)
@@ -449,7 +442,7 @@ class _Run:
     def _record(
         self,
         stage: Stage,
-        before: repro.Observed,
+        before: plan.Observed,
         outs: tuple[lockfile.Entry, ...],
         later: Later | None = None,
     ) -> None:
@@ -458,7 +451,7 @@ class _Run:
             python=stage.python,
             args=stage.args,
             deps=tuple(e for d in stage.deps if (e := before.paths.get(d)) is not None),
-            params=repro.param_values(stage, before),
+            params=plan.param_values(stage, before),
             code=before.code.get(stage.name, ()),
             outs=outs,
         )
@@ -638,7 +631,7 @@ class RemoteRun:
         self.dask.kill_all()
 
     def prepare(
-        self, stage: Stage, now: repro.Observed, storer: Scanner
+        self, stage: Stage, now: plan.Observed, storer: Scanner
     ) -> tuple[dict[str, Any], dict[str, float]]:
         from dataclasses import asdict
 

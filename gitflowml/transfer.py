@@ -22,13 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitflowml import fsutil, hashing, lockfile, pipestatus, pointer, runcache, scm
+from gitflowml import pipestatus, scm
 from gitflowml.cache import Tracked, local_odb, open_state, select
 from gitflowml.errors import ObjectMissingError, RemoteError
-from gitflowml.odb import LocalOdb
-from gitflowml.pipeline_model import Pipeline, Stage
+from gitflowml.pipeline import lockfile, runcache
+from gitflowml.pipeline.model import Pipeline, Stage
 from gitflowml.project import POINTER_SUFFIX, Project
 from gitflowml.remote import Remote, object_key, open_remote, run_key
+from gitflowml.storage import hashing, pointer
+from gitflowml.storage.odb import LocalOdb
+from gitflowml.util import fsutil
 
 # (step, files done, files in step, bytes done): steps are "checking", "uploading",
 # "downloading"
@@ -353,8 +356,8 @@ def prefetch_for_repro(project: Project, stages: Sequence[Stage], lock: lockfile
     the stages read, and the recorded outs of the stages, from the default remote; put the
     ones missing from the workspace there, so stages whose outs were only on the remote are
     up to date instead of run again. Returns how many objects were downloaded."""
-    from gitflowml.checkout import checkout_entries
-    from gitflowml.workspace import Scanner
+    from gitflowml.storage.checkout import checkout_entries
+    from gitflowml.storage.workspace import Scanner
 
     source = remote_of(project, None, None)
     deps = {d for s in stages for d in s.deps if "://" not in d}
@@ -496,7 +499,7 @@ def pull(
     on_progress: ProgressSink | None = None,
     notes: bool = True,
 ) -> TransferReport:
-    from gitflowml.checkout import checkout
+    from gitflowml.storage.checkout import checkout
 
     placing = None
     types = project.config.cache_types

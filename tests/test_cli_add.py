@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import api, pointer
-from gitflowml.hashing import Manifest
+from gitflowml import api
+from gitflowml.storage import pointer
+from gitflowml.storage.hashing import Manifest
 from tests.conftest import Repo, Run
 
 

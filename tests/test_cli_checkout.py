@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import pointer
+from gitflowml.storage import pointer
 from tests.conftest import Repo, Run
 
 

@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from gitflowml import lockfile, observe, pipestatus, repro
+from gitflowml import pipestatus
 from gitflowml.cache import local_odb, open_state
+from gitflowml.pipeline import lockfile, observe, plan
 from gitflowml.project import Project
-from gitflowml.workspace import DirInfo, Scanner
+from gitflowml.storage.workspace import DirInfo, Scanner
 from tests.conftest import Repo, Run, Tree
 
 PIPELINE = """\
@@ -66,7 +67,7 @@ def _record_run(names: list[str]) -> None:
         entry = lockfile.StageLock(
             cmd=stage.cmd,
             deps=tuple(e for p in stage.deps if (e := now.paths[p]) is not None),
-            params=repro.param_values(stage, now),
+            params=plan.param_values(stage, now),
             code=now.code[name],
             outs=tuple(e for o in stage.outs if (e := now.paths[o.path]) is not None),
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import lockfile
+from gitflowml.pipeline import lockfile
 from tests.conftest import Repo, Run
 
 CHAIN = """\
@@ -502,7 +502,7 @@ def test_outs_that_cannot_be_stored_fail_the_run_and_only_that_stage_reruns(
     """Small outs are written to the cache in the background; when that fails the run starts
     nothing more and says so, keeps the lock entries of the stages that were stored, and
     the next run redoes the stages that were not."""
-    from gitflowml import hashing
+    from gitflowml.storage import hashing
 
     project.gen(
         {
@@ -575,7 +575,7 @@ stages:
 
 def _judged(monkeypatch: pytest.MonkeyPatch, root: Path) -> dict[str, set[str]]:
     """Each stage judged, with the outs of the pipeline that existed when it was."""
-    from gitflowml import observe
+    from gitflowml.pipeline import observe
 
     seen: dict[str, set[str]] = {}
     real = observe.observe
@@ -643,7 +643,7 @@ def test_an_out_is_read_once_however_many_stages_depend_on_it(
     """The out is hashed (and stored) once, when its stage ends: the stages that depend on
     it find it in the hash state although it was written a moment ago, and the state is on
     disk when the run ends."""
-    from gitflowml import hashing, odb
+    from gitflowml.storage import hashing, odb
 
     reads: list[str] = []
     real_hash, real_add = hashing.hash_file, odb.LocalOdb.add_file
@@ -672,7 +672,7 @@ def test_old_outs_are_deleted_off_the_critical_path(
     """A stage's old out is renamed into .gitflowml/tmp/trash and deleted in the background;
     nothing is left there when the run ends, and what a killed run left is deleted by the
     next one."""
-    from gitflowml import fsutil
+    from gitflowml.util import fsutil
 
     moved: list[str] = []
     real = fsutil.move_aside

@@ -77,7 +77,7 @@ def test_a_no_op_status_reads_no_file(project: Repo, monkeypatch) -> None:
     project.gen({"data": {f"f{i}": str(i) for i in range(40)}})
     project.age()
     api.add(["data"])
-    from gitflowml import hashing, odb
+    from gitflowml.storage import hashing, odb
 
     def forbidden(*_a: object, **_k: object) -> object:
         raise AssertionError("status re-read a file whose stat had not changed")
@@ -96,7 +96,7 @@ def test_a_touched_file_is_re_read_once(project: Repo) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))
     from gitflowml import cache
     from gitflowml.project import Project
-    from gitflowml.workspace import Scanner
+    from gitflowml.storage.workspace import Scanner
 
     proj = Project.find()
     state = cache.open_state(proj)
@@ -125,8 +125,9 @@ def test_cache_completeness_is_remembered_until_forgotten(project: Repo, run: Ru
     (which removes objects) must call forget_complete, after which the check runs again."""
     project.gen({"data": {"a": "a", "b": "b"}})
     run("add", "data")
-    from gitflowml import cache, pointer
+    from gitflowml import cache
     from gitflowml.project import Project
+    from gitflowml.storage import pointer
 
     proj = Project.find()
     obj = next(
@@ -148,7 +149,7 @@ def test_an_unchanged_directory_is_answered_by_its_fingerprint(project: Repo, mo
     project.gen({"data": {f"f{i}": str(i) for i in range(20)}})
     project.age()
     api.add(["data"])
-    from gitflowml.state import StateDb
+    from gitflowml.storage.state import StateDb
 
     def no_rows(*_a: object) -> object:
         raise AssertionError("per-file state rows fetched for an unchanged directory")

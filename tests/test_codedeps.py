@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from gitflowml import codedeps, lockfile
 from gitflowml.cache import open_state
-from gitflowml.codedeps import CodeAnalyzer, entry_points
-from gitflowml.pipeline_model import Stage
+from gitflowml.pipeline import codedeps, lockfile
+from gitflowml.pipeline.codedeps import CodeAnalyzer, entry_points
+from gitflowml.pipeline.model import Stage
 from gitflowml.project import Project
-from gitflowml.workspace import Scanner
+from gitflowml.storage.workspace import Scanner
 from tests.conftest import Repo, Run
 
 

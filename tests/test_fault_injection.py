@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import hashing, odb, pointer
-from gitflowml.state import StateDb
+from gitflowml.storage import hashing, odb, pointer
+from gitflowml.storage.state import StateDb
 from tests.conftest import Repo, Run
 
 TRIALS = 24
@@ -168,7 +168,7 @@ REPRO_PIPELINE = "stages:\n" + "".join(
 
 @pytest.mark.slow
 def test_repro_survives_sigkill_at_random_moments(project: Repo, run: Run) -> None:
-    from gitflowml import lockfile
+    from gitflowml.pipeline import lockfile
 
     project.gen({"pipeline.yaml": REPRO_PIPELINE, "seed.txt": "seed\n"})
     root = project.root

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitflowml import fsutil
+from gitflowml.util import fsutil
 
 
 def test_remove_takes_files_links_and_trees_and_nothing_else(tmp_path: Path) -> None:

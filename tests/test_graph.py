@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import graph
 from gitflowml.errors import PipelineError
-from gitflowml.pipeline import Out, Pipeline, Stage
+from gitflowml.pipeline import graph
+from gitflowml.pipeline.loader import Out, Pipeline, Stage
 
 
 def _pipeline(*specs: tuple[str, list[str], list[str]]) -> Pipeline:

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitflowml import hashing
-from gitflowml.hashing import Manifest, ManifestEntry
+from gitflowml.storage import hashing
+from gitflowml.storage.hashing import Manifest, ManifestEntry
 
 # Reference digests of XXH3-128 (xxHash's own test vectors, as 32 lowercase hex digits).
 VECTORS = [

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import ignore
+from gitflowml.storage import ignore
 
 
 def test_entry_is_added_once_and_anchored(tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import lockfile
 from gitflowml.errors import PipelineError
-from gitflowml.lockfile import Entry, Lock, StageLock
+from gitflowml.pipeline import lockfile
+from gitflowml.pipeline.lockfile import Entry, Lock, StageLock
 from tests.conftest import Repo
 
 H = [f"{i:x}" * 32 for i in range(16)]  # realistic: letters and digits

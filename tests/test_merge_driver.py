@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from gitflowml import lockfile
-from gitflowml.lockfile import Lock, StageLock
+from gitflowml.pipeline import lockfile
+from gitflowml.pipeline.lockfile import Lock, StageLock
 from tests.conftest import Repo, Run
 
 PIPELINE = """\

@@ -5,11 +5,12 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from gitflowml import hashing, observe
 from gitflowml.errors import PipelineError
-from gitflowml.pipeline import Out, ParamRef, Stage
-from gitflowml.state import StateDb
-from gitflowml.workspace import Scanner
+from gitflowml.pipeline import observe
+from gitflowml.pipeline.loader import Out, ParamRef, Stage
+from gitflowml.storage import hashing
+from gitflowml.storage.state import StateDb
+from gitflowml.storage.workspace import Scanner
 
 
 @pytest.fixture

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import fsutil, hashing, odb
 from gitflowml.config import LinkType
 from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
-from gitflowml.hashing import Manifest, ManifestEntry
-from gitflowml.odb import LocalOdb
+from gitflowml.storage import hashing, odb
+from gitflowml.storage.hashing import Manifest, ManifestEntry
+from gitflowml.storage.odb import LocalOdb
+from gitflowml.util import fsutil
 
 
 @pytest.fixture

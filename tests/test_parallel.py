@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from gitflowml import parallel
+from gitflowml.util import parallel
 
 
 @pytest.mark.parametrize("jobs", [1, 4])

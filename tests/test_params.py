@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import params
 from gitflowml.errors import PipelineError
+from gitflowml.pipeline import params
 
 NESTED = {"train": {"lr": 0.1, "layers": [64, 32]}, "seed": 7}
 

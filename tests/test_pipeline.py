@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import pipeline, quick
+from gitflowml import quick
 from gitflowml.errors import PipelineError
-from gitflowml.pipeline import Out, ParamRef, Resources
+from gitflowml.pipeline import loader
+from gitflowml.pipeline.loader import Out, ParamRef, Resources
 
 # DVC's example-get-started dvc.yaml, unchanged but for the file name.
 DVC_YAML = """\
@@ -70,13 +71,13 @@ plots:
 """
 
 
-def _load(tmp_path: Path, text: str, files: dict[str, str] | None = None) -> pipeline.Pipeline:
+def _load(tmp_path: Path, text: str, files: dict[str, str] | None = None) -> loader.Pipeline:
     for name, content in (files or {}).items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content)
-    path = tmp_path / "pipeline.yaml"
+    path = tmp_path / "loader.yaml"
     path.write_text(text)
-    return pipeline.load(path, tmp_path)
+    return loader.load(path, tmp_path)
 
 
 def test_a_dvc_yaml_loads_unchanged(tmp_path: Path) -> None:
@@ -179,26 +180,26 @@ stages:
 
 
 BAD = [
-    ("stages:\n  a: [unclosed\n", "pipeline.yaml:3: malformed YAML"),
+    ("stages:\n  a: [unclosed\n", "loader.yaml:3: malformed YAML"),
     ("- a list\n", "expected a mapping"),
-    ("stagez: {}\n", "pipeline.yaml:1: unknown top-level key 'stagez'"),
+    ("stagez: {}\n", "loader.yaml:1: unknown top-level key 'stagez'"),
     (
         "stages:\n  a:\n    cmdd: x\n",
-        "pipeline.yaml:3: stage 'a': unknown key 'cmdd' (did you mean 'cmd'?)",
+        "loader.yaml:3: stage 'a': unknown key 'cmdd' (did you mean 'cmd'?)",
     ),
     (
         "stages:\n  a:\n    cmd: x\n    python: f.py:main\n",
-        "pipeline.yaml:2: stage 'a': give exactly one",
+        "loader.yaml:2: stage 'a': give exactly one",
     ),
     ("stages:\n  a:\n    deps: [x]\n", "stage 'a': give exactly one of 'cmd'"),
     ("stages:\n  a:\n    python: notafunc\n", "'python' must be FILE.py:FUNC"),
     (
         "stages:\n  a:\n    cmd: echo ${nope}\n",
-        "pipeline.yaml:2: stage 'a': undefined variable 'nope'",
+        "loader.yaml:2: stage 'a': undefined variable 'nope'",
     ),
     (
         "stages:\n  a:\n    cmd: x\n    outs: [o]\n  b:\n    cmd: y\n    outs: [o]\n",
-        "pipeline.yaml:5: stage 'b': output 'o' is also an output of stage 'a' (line 2)",
+        "loader.yaml:5: stage 'b': output 'o' is also an output of stage 'a' (line 2)",
     ),
     (
         "stages:\n  a:\n    cmd: x\n    outs: [data]\n  b:\n    cmd: y\n    outs: [data/x]\n",
@@ -250,8 +251,8 @@ def test_validation_errors_name_file_line_and_stage(
 
 
 def test_a_missing_pipeline_file(tmp_path: Path) -> None:
-    with pytest.raises(PipelineError, match=r"pipeline.yaml does not exist"):
-        pipeline.load(tmp_path / "pipeline.yaml", tmp_path)
+    with pytest.raises(PipelineError, match=r"loader.yaml does not exist"):
+        loader.load(tmp_path / "loader.yaml", tmp_path)
 
 
 def test_an_empty_pipeline(tmp_path: Path) -> None:
@@ -268,10 +269,10 @@ def _aged(path: Path, text: str) -> None:
 def test_the_parsed_yaml_is_kept_while_the_file_is_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The second load of an unchanged pipeline.yaml parses no YAML and gives the same
+    """The second load of an unchanged loader.yaml parses no YAML and gives the same
     stages, with the same lines in its errors; a changed file is parsed again, and a file
     written within the racy window is not kept."""
-    from gitflowml import yamlio
+    from gitflowml.util import yamlio
 
     parses: list[str] = []
     real = yamlio.loads_located
@@ -281,35 +282,35 @@ def test_the_parsed_yaml_is_kept_while_the_file_is_unchanged(
         return real(text)
 
     monkeypatch.setattr(yamlio, "loads_located", counting)
-    path, parsed = tmp_path / "pipeline.yaml", tmp_path / "tmp" / pipeline.PARSED
+    path, parsed = tmp_path / "loader.yaml", tmp_path / "tmp" / loader.PARSED
     text = (
         "stages:\n  a:\n    cmd: echo a > a\n    outs: [a]\n  b:\n    cmd: cp a b\n    deps: [a]\n"
     )
     _aged(path, text)
-    first = pipeline.load(path, tmp_path, parsed)
+    first = loader.load(path, tmp_path, parsed)
     assert parsed.exists()
-    second = pipeline.load(path, tmp_path, parsed)
+    second = loader.load(path, tmp_path, parsed)
     assert len(parses) == 1
     assert second.stages == first.stages
     assert [s.line for s in second.stages.values()] == [2, 5]
     _aged(path, text + "  c:\n    cmd: x\n    bogus: 1\n")
     with pytest.raises(PipelineError) as fresh:
-        pipeline.load(path, tmp_path, parsed)
+        loader.load(path, tmp_path, parsed)
     with pytest.raises(PipelineError) as again:
-        pipeline.load(path, tmp_path, parsed)
+        loader.load(path, tmp_path, parsed)
     assert len(parses) == 2
     assert str(again.value) == str(fresh.value)
     assert ":10" in str(again.value)  # the line of the unknown key, from the kept lines
     path.write_text(text)  # just now: racy, so parsed each time
-    pipeline.load(path, tmp_path, parsed)
-    pipeline.load(path, tmp_path, parsed)
+    loader.load(path, tmp_path, parsed)
+    loader.load(path, tmp_path, parsed)
     assert len(parses) == 4
 
 
 def test_located_documents_survive_marshal() -> None:
     import marshal
 
-    from gitflowml import yamlio
+    from gitflowml.util import yamlio
 
     doc = yamlio.loads_located("a:\n  b: [1, {c: 2}]\n  d:\n    e: 3\nf: 4\n")
     back = yamlio.Located.from_plain(*marshal.loads(marshal.dumps(doc.plain())))

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import pointer
 from gitflowml.errors import PointerError
-from gitflowml.pointer import Pointer
+from gitflowml.storage import pointer
+from gitflowml.storage.pointer import Pointer
 
 OID = "0123456789abcdef" * 2
 

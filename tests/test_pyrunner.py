@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import pyrunner
+from gitflowml.executors import pyrunner
 
 
 @pytest.fixture

@@ -440,7 +440,7 @@ def test_push_a_target_and_an_aws_profile(
 def test_an_interrupted_fetch_leaves_only_whole_objects(
     tracked: Repo, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gitflowml import hashing
+    from gitflowml.storage import hashing
 
     _pushed_clone(tracked, run, tmp_path)
     run("init")
@@ -472,7 +472,7 @@ def test_gc_with_nothing_to_delete_needs_no_confirmation(tracked: Repo, run: Run
 
 def _spy_placing(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The workspace files pull wrote straight from fetched bytes."""
-    from gitflowml import fsutil
+    from gitflowml.util import fsutil
 
     placed: list[Path] = []
     original = fsutil.write_new
@@ -533,7 +533,7 @@ def test_pull_keeps_the_configured_link_type(
 
 
 def test_write_new_never_clobbers(tmp_path: Path) -> None:
-    from gitflowml import fsutil
+    from gitflowml.util import fsutil
 
     dest = tmp_path / "f"
     assert fsutil.write_new(dest, b"one", 0o644)

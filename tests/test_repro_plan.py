@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml import repro
-from gitflowml.lockfile import Entry, StageLock
-from gitflowml.pipeline import Out, ParamRef, Pipeline, Stage
-from gitflowml.repro import MISSING, Observed, Reason
+from gitflowml.pipeline import plan
+from gitflowml.pipeline.loader import Out, ParamRef, Pipeline, Stage
+from gitflowml.pipeline.lockfile import Entry, StageLock
+from gitflowml.pipeline.plan import MISSING, Observed, Reason
 
 A, B, C = "a" * 32, "b" * 32, "c" * 32
 
@@ -39,11 +39,11 @@ def _with(**changes: object) -> Observed:
 
 
 def test_up_to_date() -> None:
-    assert repro.reasons(STAGE, LOCKED, NOW) == ()
+    assert plan.reasons(STAGE, LOCKED, NOW) == ()
 
 
 def test_never_ran() -> None:
-    assert repro.reasons(STAGE, None, NOW) == (Reason("new"),)
+    assert plan.reasons(STAGE, None, NOW) == (Reason("new"),)
 
 
 def _stage(**changes: object) -> Stage:
@@ -125,7 +125,7 @@ def _stage(**changes: object) -> Stage:
     ],
 )
 def test_each_reason(stage: Stage, now: Observed, expected: list[Reason]) -> None:
-    assert list(repro.reasons(stage, LOCKED, now)) == expected
+    assert list(plan.reasons(stage, LOCKED, now)) == expected
 
 
 def test_args_and_whole_file_params() -> None:
@@ -140,12 +140,12 @@ def test_args_and_whole_file_params() -> None:
         outs=LOCKED.outs,
     )
     now = _with(params={"conf.json": {"a": {"b": 1}, "c": 3, "d": 4}})
-    assert list(repro.reasons(stage, locked, now)) == [
+    assert list(plan.reasons(stage, locked, now)) == [
         Reason("cmd", "args", {"lr": 0.1}, {"lr": 0.2}),
         Reason("param", "conf.json:c", 2, 3),
         Reason("param", "conf.json:d", MISSING, 4),
     ]
-    assert repro.param_values(stage, now) == (("conf.json", (("a.b", 1), ("c", 3), ("d", 4))),)
+    assert plan.param_values(stage, now) == (("conf.json", (("a.b", 1), ("c", 3), ("d", 4))),)
 
 
 @pytest.mark.parametrize(
@@ -168,9 +168,9 @@ def test_reasons_describe_themselves(reason: Reason, text: str) -> None:
 def test_status_of_a_pipeline() -> None:
     other = Stage(name="frozen", line=5, cmd=("x",), frozen=True)
     pipeline = Pipeline(Path("pipeline.yaml"), {"train": STAGE, "frozen": other}, {})
-    from gitflowml.lockfile import Lock
+    from gitflowml.pipeline.lockfile import Lock
 
-    result = repro.status(pipeline, Lock({"train": LOCKED}), _with(paths={"model.pkl": None}))
+    result = plan.status(pipeline, Lock({"train": LOCKED}), _with(paths={"model.pkl": None}))
     assert [(s.name, s.stale, s.frozen) for s in result] == [
         ("train", True, False),
         ("frozen", False, True),

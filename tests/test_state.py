@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml.state import RACY_NS, Stat, StateDb
+from gitflowml.storage.state import RACY_NS, Stat, StateDb
 
 OID = "ab" * 16
 

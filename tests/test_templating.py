@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from gitflowml.templating import (
+from gitflowml.pipeline.templating import (
     TemplateError,
     expand_foreach,
     expand_matrix,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitflowml import yamlio
+from gitflowml.util import yamlio
 
 
 def test_located_documents_know_their_key_lines() -> None:

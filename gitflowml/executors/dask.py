@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gitflowml import hashing
 from gitflowml.config import RemoteConfig
 from gitflowml.errors import ConfigError, RemoteError, StageFailedError
 from gitflowml.executors.local import LocalExecutor, python_command
 from gitflowml.remote import object_key, open_remote
+from gitflowml.storage import hashing
 
 Input = tuple[str, str, bool]  # (path relative to the root, oid, is a directory)
 

@@ -50,7 +50,7 @@ class RunOutcome:
 
 def python_command(spec: str, args_json: str) -> list[str]:
     """The command that runs a `python: FILE.py:FUNC` stage with keyword arguments."""
-    return [sys.executable, "-m", "gitflowml.pyrunner", spec, args_json]
+    return [sys.executable, "-m", "gitflowml.executors.pyrunner", spec, args_json]
 
 
 class LocalExecutor:

@@ -28,7 +28,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from gitflowml import fsutil
+from gitflowml.util import fsutil
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")

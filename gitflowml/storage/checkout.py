@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitflowml import fsutil, parallel
 from gitflowml.cache import Tracked, local_odb, open_state, select
 from gitflowml.errors import CheckoutError, ObjectCorruptError, ObjectMissingError
-from gitflowml.hashing import Manifest, ManifestEntry
-from gitflowml.odb import LocalOdb
 from gitflowml.project import Project
-from gitflowml.workspace import FileInfo, Info, Scanner
+from gitflowml.storage.hashing import Manifest, ManifestEntry
+from gitflowml.storage.odb import LocalOdb
+from gitflowml.storage.workspace import FileInfo, Info, Scanner
+from gitflowml.util import fsutil, parallel
 
 
 @dataclass(slots=True)

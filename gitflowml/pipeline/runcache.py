@@ -15,10 +15,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gitflowml import fsutil, hashing
-from gitflowml.lockfile import Entry
-from gitflowml.pipeline_model import Stage
-from gitflowml.repro import Observed, param_values
+from gitflowml.pipeline.lockfile import Entry
+from gitflowml.pipeline.model import Stage
+from gitflowml.pipeline.plan import Observed, param_values
+from gitflowml.storage import hashing
+from gitflowml.util import fsutil
 
 SCHEMA = 1
 RUNS_DIR = "runs"

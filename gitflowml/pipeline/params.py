@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gitflowml import quick, yamlio
+from gitflowml import quick
 from gitflowml.errors import PipelineError
+from gitflowml.util import yamlio
 
 DEFAULT_PARAMS = "params.yaml"
 _MISSING = object()

@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from gitflowml import params as params_mod
 from gitflowml.errors import PipelineError
-from gitflowml.pipeline_model import (
+from gitflowml.pipeline import params as params_mod
+from gitflowml.pipeline.model import (
     OUT_KEYS,
     STAGE_KEYS,
     Out,

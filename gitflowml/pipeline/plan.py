@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gitflowml import params as params_mod
-from gitflowml.lockfile import Entry, Lock, StageLock
-from gitflowml.pipeline_model import ParamRef, Pipeline, Stage
+from gitflowml.pipeline import params as params_mod
+from gitflowml.pipeline.lockfile import Entry, Lock, StageLock
+from gitflowml.pipeline.model import ParamRef, Pipeline, Stage
 
 ReasonKind = Literal["new", "cmd", "dep", "param", "code", "out", "always", "forced"]
 MISSING: Any = "<missing>"  # shown as the old or new value of something absent

@@ -9,14 +9,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gitflowml import params as params_mod
 from gitflowml import quick
-from gitflowml.codedeps import CodeAnalyzer
 from gitflowml.errors import PipelineError
-from gitflowml.lockfile import Entry
-from gitflowml.pipeline_model import Stage
-from gitflowml.repro import Observed
-from gitflowml.workspace import DirInfo, FileInfo, Scanner
+from gitflowml.pipeline import params as params_mod
+from gitflowml.pipeline.codedeps import CodeAnalyzer
+from gitflowml.pipeline.lockfile import Entry
+from gitflowml.pipeline.model import Stage
+from gitflowml.pipeline.plan import Observed
+from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
 
 _FINGERPRINT_KEYS = ("ETag", "etag", "checksum", "md5", "sha256", "crc32c")
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gitflowml.errors import PipelineError
-from gitflowml.pipeline_model import Pipeline, Stage
+from gitflowml.pipeline.model import Pipeline, Stage
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,11 @@ import itertools
 import os
 from pathlib import Path
 
-from gitflowml import fsutil, hashing, quick
+from gitflowml import quick
 from gitflowml.config import LinkType
 from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
+from gitflowml.storage import hashing
+from gitflowml.util import fsutil
 
 DIR_SUFFIX = ".dir"
 TMP_DIR = "tmp"

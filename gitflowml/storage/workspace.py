@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from gitflowml import hashing, parallel, quick
+from gitflowml import quick
 from gitflowml.errors import PathError
-from gitflowml.odb import Later, LocalOdb
-from gitflowml.state import RACY_NS, Stat, StateDb
+from gitflowml.storage import hashing
+from gitflowml.storage.odb import Later, LocalOdb
+from gitflowml.storage.state import RACY_NS, Stat, StateDb
+from gitflowml.util import parallel
 
 SKIP_DIRS = frozenset({".git", ".gitflowml"})
 

@@ -32,11 +32,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitflowml import hashing, quick
-from gitflowml.lockfile import Entry
-from gitflowml.pipeline_model import Stage
-from gitflowml.state import StateDb
-from gitflowml.workspace import FileInfo, Scanner
+from gitflowml import quick
+from gitflowml.pipeline.lockfile import Entry
+from gitflowml.pipeline.model import Stage
+from gitflowml.storage import hashing
+from gitflowml.storage.state import StateDb
+from gitflowml.storage.workspace import FileInfo, Scanner
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
 _OPTIONS_WITH_VALUE = {"-W", "-X", "-Q"}

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gitflowml import fsutil, quick, stagedef, templating, yamlio
-from gitflowml import params as params_mod
+from gitflowml import quick
 from gitflowml.errors import PipelineError
-from gitflowml.pipeline_model import (
+from gitflowml.pipeline import params as params_mod
+from gitflowml.pipeline import stagedef, templating
+from gitflowml.pipeline.model import (
     PIPELINE_FILE,
     TOP_KEYS,
     Out,
@@ -30,6 +31,7 @@ from gitflowml.pipeline_model import (
     Stage,
     Where,
 )
+from gitflowml.util import fsutil, yamlio
 
 PARSED = "pipeline.parsed"  # in .gitflowml/tmp: the parsed YAML, keyed by the file's stat data
 __all__ = ["PIPELINE_FILE", "Out", "ParamRef", "Pipeline", "Resources", "Stage", "load"]

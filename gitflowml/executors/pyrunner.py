@@ -1,4 +1,5 @@
-"""`python -m gitflowml.pyrunner FILE.py:FUNC '{"kw": ...}'`: runs a Python stage's function.
+"""`python -m gitflowml.executors.pyrunner FILE.py:FUNC '{"kw": ...}'`: runs a Python
+stage's function.
 
 The repository root (the current directory's project root, passed in GITFLOWML_ROOT) is put
 first on sys.path, and for FILE.py its directory next, as `python FILE.py` would. An

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from gitflowml import fsutil, quick
+from gitflowml import quick
+from gitflowml.util import fsutil
 
 GITIGNORE = ".gitignore"
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gitflowml import fsutil, hashing, quick, yamlio
+from gitflowml import quick
 from gitflowml.errors import PointerError
+from gitflowml.storage import hashing
+from gitflowml.util import fsutil, yamlio
 
 SCHEMA = 1
 SUFFIX = ".gfml"

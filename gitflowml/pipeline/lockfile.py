@@ -25,8 +25,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gitflowml import fsutil, hashing, quick, yamlio
+from gitflowml import quick
 from gitflowml.errors import PipelineError
+from gitflowml.storage import hashing
+from gitflowml.util import fsutil, yamlio
 
 SCHEMA = 1
 LOCK_FILE = "pipeline.lock"

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from gitflowml import yamlio
 from gitflowml.errors import PipelineError
+from gitflowml.util import yamlio
 
 PIPELINE_FILE = "pipeline.yaml"
 TOP_KEYS = {"stages", "vars", "params", "metrics", "plots", "artifacts", "datasets"}
