@@ -14,23 +14,25 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from gitflowml import config, scm
-from gitflowml.cache import AddReport, DataStatus
 from gitflowml.project import DOT_DIR, Project
 from gitflowml.storage import ignore
+from gitflowml.storage.add import AddReport
 from gitflowml.storage.checkout import CheckoutReport
+from gitflowml.storage.status import DataStatus
 
 if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.config import RemoteConfig
     from gitflowml.gc import GcReport
     from gitflowml.githooks import InstallReport
     from gitflowml.importdvc import ImportReport
+    from gitflowml.index import Scope
     from gitflowml.lineage import Node, RecordResult
     from gitflowml.metrics import DataDiff
     from gitflowml.metrics import Row as MetricRow
     from gitflowml.pipeline.plan import StageStatus
+    from gitflowml.remote.needs import ProgressSink, TransferOptions, TransferReport
     from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
-    from gitflowml.transfer import ProgressSink, TransferReport
 
 __all__ = [
     "AddReport",
@@ -100,32 +102,32 @@ def init(path: str | Path | None = None) -> InitResult:
 
 def add(paths: Sequence[str], *, project: Project | None = None) -> AddReport:
     """Hash and cache `paths`, write their `.gfml` pointers and gitignore them."""
-    from gitflowml import cache
+    from gitflowml import index
+    from gitflowml.storage import add as add_mod
 
-    return cache.add(_project(project), paths)
+    proj = _project(project)
+    return add_mod.add(proj, paths, refuse=lambda rels: index.refuse_stage_outs(proj, rels))
 
 
 def status(targets: Sequence[str] = (), *, project: Project | None = None) -> StatusReport:
     """Stale stages with their reasons, and tracked data that differs from its pointer file.
     Targets are stage (or foreach/matrix group) names and tracked paths; default: all."""
-    from gitflowml import cache, quick
+    from gitflowml import index
+    from gitflowml.repro import judge
+    from gitflowml.storage import status as data_status
 
     proj = _project(project)
-    quick.note(proj.root / "pipeline.yaml")
-    if not (proj.root / "pipeline.yaml").exists():
-        return StatusReport(tuple(cache.status(proj, targets)))
-    from gitflowml import pipestatus
-
-    found = pipestatus.load(proj)
-    loaded = found[0] if found else None
-    stage_targets = [t for t in targets if pipestatus.is_stage_target(loaded, t)]
+    found = index.load(proj)
+    if found is None:
+        return StatusReport(tuple(data_status.status(proj, targets)))
+    stage_targets = [t for t in targets if index.is_stage_target(found[0], t)]
     data_targets = [t for t in targets if t not in stage_targets]
     stages, outs = (
-        pipestatus.status(proj, stage_targets, found) if stage_targets or not targets else ([], [])
+        judge.status(proj, found, stage_targets) if stage_targets or not targets else ([], [])
     )
-    data = cache.status(proj, data_targets) if data_targets or not targets else []
+    data = data_status.status(proj, data_targets) if data_targets or not targets else []
     if not targets:  # cached stage outs that the lock names but the cache lacks
-        data += cache.not_in_cache(proj, outs)
+        data += data_status.not_in_cache(proj, outs)
     return StatusReport(tuple(data), tuple(stages))
 
 
@@ -201,14 +203,14 @@ class Dag:
 
 def dag(target: str | None = None, *, project: Project | None = None) -> Dag:
     """The stage graph of pipeline.yaml, or the part of it `target` needs."""
-    from gitflowml import pipestatus
+    from gitflowml import index
     from gitflowml.errors import PipelineError
 
-    found = pipestatus.load(_project(project))
+    found = index.load(_project(project))
     if found is None:
         raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
     loaded, g = found
-    names = g.order(g.upstream_of(pipestatus.resolve_targets(loaded, [target])) if target else None)
+    names = g.order(g.upstream_of(index.resolve_targets(loaded, [target])) if target else None)
     chosen = set(names)
     edges = tuple(
         (u, n) for n in names for u in sorted(g.upstream[n], key=names.index) if u in chosen
@@ -220,9 +222,11 @@ def checkout(
     targets: Sequence[str] = (), *, force: bool = False, project: Project | None = None
 ) -> CheckoutReport:
     """Make the workspace match the pointer files, restoring data from the cache."""
+    from gitflowml import index
     from gitflowml.storage import checkout as checkout_mod
 
-    return checkout_mod.checkout(_project(project), targets, force=force)
+    proj = _project(project)
+    return checkout_mod.checkout(proj, index.workspace_entries(proj, targets), force=force)
 
 
 # -- lineage -----------------------------------------------------------------------------------
@@ -256,11 +260,11 @@ def read(
     tracked by `add`, a stage out or a file inside a tracked directory, from git's objects,
     the cache or the remote (default or `remote`), verified; never by checking out. `mode`
     "r" gives text, "rb" bytes."""
-    from gitflowml import artifacts
+    from gitflowml import revision
 
     if mode not in ("r", "rb"):
         raise ValueError("mode must be 'r' or 'rb'")
-    data = artifacts.read(_project(project), path, rev, remote)
+    data = revision.read(_project(project), path, rev, remote)
     return data if mode == "rb" else data.decode(encoding or "utf-8")
 
 
@@ -291,7 +295,7 @@ def metrics_show(
     project: Project | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Metrics at each revision (None: the workspace): {rev: {file: {metric: value}}}."""
-    from gitflowml import artifacts, metrics, scm
+    from gitflowml import metrics, revision, scm
 
     proj = _project(project)
     chosen = list(revs)
@@ -299,8 +303,8 @@ def metrics_show(
         chosen += scm.branches(proj.root)
     out = {}
     for rev in dict.fromkeys(chosen):
-        revision = artifacts.Revision(proj, rev)
-        out[revision.label] = metrics.show(revision, [proj.relpath(p) for p in paths])
+        at = revision.Revision(proj, rev)
+        out[at.label] = metrics.show(at, [proj.relpath(p) for p in paths])
     return out
 
 
@@ -363,9 +367,9 @@ def check_large_files(
 
 def unpushed(remote: str | None = None, *, project: Project | None = None) -> list[str]:
     """Tracked data paths whose objects the remote (default: the default one) lacks."""
-    from gitflowml import transfer
+    from gitflowml.remote import push as push_mod
 
-    return transfer.unpushed(_project(project), remote)
+    return push_mod.unpushed(_project(project), remote)
 
 
 def import_dvc(*, project: Project | None = None) -> ImportReport:
@@ -413,6 +417,22 @@ def remote_modify(
     config.modify_remote(_project(project).dot_dir, name, key, value, local=local)
 
 
+def _transfer(
+    targets: Sequence[str],
+    remote: str | None,
+    jobs: int | None,
+    all_branches: bool,
+    all_commits: bool,
+    on_progress: ProgressSink | None,
+    notes: bool,
+) -> tuple[Scope, TransferOptions]:
+    from gitflowml.index import Scope
+    from gitflowml.remote.needs import TransferOptions
+
+    scope = Scope(tuple(targets), all_branches, all_commits)
+    return scope, TransferOptions(remote, jobs, notes, on_progress)
+
+
 def push(
     targets: Sequence[str] = (),
     *,
@@ -425,11 +445,10 @@ def push(
     project: Project | None = None,
 ) -> TransferReport:
     """Upload the objects (and run-cache entries) the remote lacks."""
-    from gitflowml import transfer
+    from gitflowml.remote import push as push_mod
 
-    return transfer.push(
-        _project(project), targets, remote, jobs, all_branches, all_commits, on_progress, notes
-    )
+    scope, options = _transfer(targets, remote, jobs, all_branches, all_commits, on_progress, notes)
+    return push_mod.push(_project(project), scope, options)
 
 
 def fetch(
@@ -444,11 +463,10 @@ def fetch(
     project: Project | None = None,
 ) -> TransferReport:
     """Download the objects (and run-cache entries) the local cache lacks, verified."""
-    from gitflowml import transfer
+    from gitflowml.remote import fetch as fetch_mod
 
-    return transfer.fetch(
-        _project(project), targets, remote, jobs, all_branches, all_commits, on_progress, notes
-    )
+    scope, options = _transfer(targets, remote, jobs, all_branches, all_commits, on_progress, notes)
+    return fetch_mod.fetch(_project(project), scope, options)
 
 
 def pull(
@@ -464,19 +482,10 @@ def pull(
     project: Project | None = None,
 ) -> TransferReport:
     """fetch, then checkout."""
-    from gitflowml import transfer
+    from gitflowml.remote import fetch as fetch_mod
 
-    return transfer.pull(
-        _project(project),
-        targets,
-        remote,
-        jobs,
-        all_branches,
-        all_commits,
-        force,
-        on_progress,
-        notes,
-    )
+    scope, options = _transfer(targets, remote, jobs, all_branches, all_commits, on_progress, notes)
+    return fetch_mod.pull(_project(project), scope, options, force)
 
 
 def gc(

@@ -15,13 +15,14 @@ import os
 from dataclasses import dataclass
 
 from gitflowml import repolock
-from gitflowml.cache import local_odb, open_state
+from gitflowml.index import Scope, scope_entries
 from gitflowml.pipeline import runcache
 from gitflowml.project import Project
-from gitflowml.remote import RUNS_DIR, object_key, run_key
+from gitflowml.remote.fs import RUNS_DIR, object_key, run_key
+from gitflowml.remote.needs import files_of, remote_of, top_needs
 from gitflowml.storage import hashing
-from gitflowml.storage.odb import DIR_SUFFIX
-from gitflowml.transfer import files_of, remote_of, scope_entries, top_needs
+from gitflowml.storage.odb import DIR_SUFFIX, local_odb
+from gitflowml.storage.state import open_state
 
 
 @dataclass
@@ -47,7 +48,7 @@ def gc(
     report = GcReport(dry=dry)
     with repolock.hold(project.dot_dir, 0, lambda _message: None):
         odb = local_odb(project)
-        tops = top_needs(scope_entries(project, (), all_branches, all_commits, moving=False))
+        tops = top_needs(scope_entries(project, Scope((), all_branches, all_commits), moving=False))
         keep = set(tops)
         present_tops = {k: n for k, n in tops.items() if not n.is_dir or odb.exists(n.oid, True)}
         keep.update(files_of(odb, present_tops))

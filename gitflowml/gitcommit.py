@@ -8,25 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitflowml import lineage, pipestatus, scm
+from gitflowml import index, lineage, scm
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import lockfile
-from gitflowml.project import POINTER_SUFFIX, Project
+from gitflowml.project import Project
+from gitflowml.storage import pointer
 
 
 def _ours(project: Project) -> list[str]:
     """The paths a run's commit may contain, as they are changed now."""
-    found = pipestatus.load(project)
+    found = index.load(project)
     in_git = []
     if found is not None:
         in_git = [o.path for s in found[0].stages.values() for o in s.outs if not o.cache]
-    patterns = [lockfile.LOCK_FILE, f"*{POINTER_SUFFIX}", ".gitignore", "*/.gitignore", *in_git]
+    patterns = [lockfile.LOCK_FILE, f"*{pointer.SUFFIX}", ".gitignore", "*/.gitignore", *in_git]
     return scm.changed(project.root, patterns)
 
 
 def _related(project: Project) -> set[str]:
     """Files a user may stage for the results commit: pipeline.yaml and its params files."""
-    found = pipestatus.load(project)
+    found = index.load(project)
     if found is None:
         return set()
     files = {p.file for s in found[0].stages.values() for p in s.params}

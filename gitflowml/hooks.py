@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 
 from gitflowml import scm
+from gitflowml.index import Scope, scope_entries
 from gitflowml.project import Project
 
 DEFAULT_MAX_KB = 500
@@ -18,10 +19,8 @@ def large_files(
 ) -> list[tuple[str, int]]:
     """(path, size) of the given files (default: the staged ones) over `max_kb` KiB that git
     would store: not tracked by gitflowml, not allowed by `core.allow_large_files`."""
-    from gitflowml.transfer import scope_entries
-
     chosen = [project.relpath(f) for f in files] if files else scm.staged(project.root)
-    ours = {t.target for t in scope_entries(project, (), False, False, moving=False)}
+    ours = {t.target for t in scope_entries(project, Scope(), moving=False)}
     allow = project.config.allow_large_files
     found = []
     for rel in chosen:

@@ -22,9 +22,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitflowml import config, scm
+from gitflowml import config, index, scm
 from gitflowml.errors import ConfigError
-from gitflowml.project import POINTER_SUFFIX, Project
+from gitflowml.project import Project
+from gitflowml.storage import add, pointer
 from gitflowml.util import yamlio
 
 _REMOTE_SECTION = re.compile(r"""^\s*'?remote\s+"([^"]+)"'?\s*$""")
@@ -62,8 +63,6 @@ def import_dvc(project: Project) -> ImportReport:
 
 
 def _pointers(project: Project, report: ImportReport) -> None:
-    from gitflowml import cache
-
     to_add = []
     for rel in scm.files_matching(project.root, ".dvc"):
         dvc_file = project.root / rel
@@ -79,14 +78,14 @@ def _pointers(project: Project, report: ImportReport) -> None:
                 report.skipped.append(f"{rel}: an out without a path")
                 continue
             target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), path))
-            if (project.root / (target + POINTER_SUFFIX)).exists():
+            if (project.root / (target + pointer.SUFFIX)).exists():
                 report.unchanged.append(target)
             elif not (project.root / target).exists():
                 report.absent.append(target)
             else:
                 to_add.append(target)
     if to_add:
-        cache.add(project, to_add)
+        add.add(project, to_add, refuse=lambda rels: index.refuse_stage_outs(project, rels))
         report.added.extend(to_add)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from gitflowml import __version__, scm
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import lockfile
+from gitflowml.storage import pointer
 from gitflowml.util import fsutil
 
 SCHEMA = 1
@@ -397,14 +398,11 @@ def _current_oid(root: Path, commit: str, path: str) -> str | None:
 
 
 def _pointer_oid(root: Path, commit: str, path: str) -> str | None:
-    from gitflowml.project import POINTER_SUFFIX
-    from gitflowml.storage import pointer
-
-    data = scm.file_at(root, commit, path + POINTER_SUFFIX)
+    data = scm.file_at(root, commit, path + pointer.SUFFIX)
     if data is None:
         return None
     try:
-        return pointer.loads(data.decode(), path + POINTER_SUFFIX).oid
+        return pointer.loads(data.decode(), path + pointer.SUFFIX).oid
     except Exception:
         return None
 
@@ -464,10 +462,9 @@ class _Tracer:
 
     def _added(self, path: str, oid: str) -> Node | None:
         """The oldest commit, in the latest run of commits whose pointer has `oid`."""
-        from gitflowml.project import POINTER_SUFFIX
 
         found = None
-        for commit in scm.commits_touching(self.root, self.commit, path + POINTER_SUFFIX):
+        for commit in scm.commits_touching(self.root, self.commit, path + pointer.SUFFIX):
             if _pointer_oid(self.root, commit, path) == oid:
                 found = commit
             elif found is not None:

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitflowml.artifacts import Revision
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import params as params_mod
 from gitflowml.pipeline.model import PIPELINE_FILE
 from gitflowml.project import Project
+from gitflowml.revision import Revision
 from gitflowml.util import yamlio
 
 Values = dict[str, dict[str, Any]]  # file -> flattened key -> value
@@ -164,9 +164,9 @@ def metrics_diff(
 def params_at(project: Project, revision: Revision, all_keys: bool) -> Values:
     """The params the workspace's pipeline tracks (every key of their files with
     `all_keys`), with their values at `revision`."""
-    from gitflowml import pipestatus
+    from gitflowml import index
 
-    found = pipestatus.load(project)
+    found = index.load(project)
     if found is None:
         raise PipelineError(f"there is no {PIPELINE_FILE} here, so no params to compare")
     refs = [ref for s in found[0].stages.values() for ref in s.params]

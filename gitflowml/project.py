@@ -10,7 +10,6 @@ from gitflowml import config as config_mod
 from gitflowml.errors import NotAProjectError, PathError
 
 DOT_DIR = ".gitflowml"
-POINTER_SUFFIX = ".gfml"
 
 
 @dataclass(frozen=True, slots=True)

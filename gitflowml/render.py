@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gitflowml.api import InitResult, StatusReport
-from gitflowml.cache import AddReport
+from gitflowml.storage.add import AddReport
 from gitflowml.storage.checkout import CheckoutReport
 
 if TYPE_CHECKING:
     from gitflowml.lineage import Node
     from gitflowml.metrics import DataDiff, Row
+    from gitflowml.remote.needs import TransferReport
     from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
-    from gitflowml.transfer import TransferReport
 
 UP_TO_DATE = "Pipeline is up to date."
 

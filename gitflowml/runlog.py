@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitflowml import lineage, pipestatus, scm
+from gitflowml import index, lineage, scm
 from gitflowml.pipeline import params
 from gitflowml.project import Project
 from gitflowml.util import yamlio
@@ -22,7 +22,7 @@ class LogEntry:
 
 
 def entries(project: Project, target: str | None, limit: int | None) -> list[LogEntry]:
-    found = pipestatus.load(project)
+    found = index.load(project)
     stages: set[str] | None = None
     path: str | None = None
     metric_files: dict[str, list[str]] = {}
@@ -32,8 +32,8 @@ def entries(project: Project, target: str | None, limit: int | None) -> list[Log
             name: [o.path for o in s.outs if o.kind == "metric"]
             for name, s in pipeline.stages.items()
         }
-        if target is not None and pipestatus.is_stage_target(pipeline, target):
-            stages = set(pipestatus.resolve_targets(pipeline, [target]))
+        if target is not None and index.is_stage_target(pipeline, target):
+            stages = set(index.resolve_targets(pipeline, [target]))
     if target is not None and stages is None:
         path = project.relpath(target)
     out: list[LogEntry] = []

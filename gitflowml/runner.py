@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from gitflowml import pipestatus, quick, repolock
-from gitflowml.cache import local_odb, open_state
+from gitflowml import index, quick, repolock
 from gitflowml.errors import (
     CheckoutError,
     GitflowmlError,
@@ -48,7 +47,8 @@ from gitflowml.pipeline.model import Pipeline, Stage
 from gitflowml.project import Project
 from gitflowml.storage import ignore
 from gitflowml.storage.checkout import checkout_entries
-from gitflowml.storage.odb import Later
+from gitflowml.storage.odb import Later, local_odb
+from gitflowml.storage.state import open_state
 from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
 from gitflowml.util import fsutil
 
@@ -108,7 +108,7 @@ class ReproReport:
 
 
 def select(pipeline: Pipeline, graph: Graph, options: ReproOptions) -> list[str]:
-    names = pipestatus.resolve_targets(pipeline, options.targets) if options.targets else []
+    names = index.resolve_targets(pipeline, options.targets) if options.targets else []
     if not names:
         chosen = set(pipeline.stages)
     elif options.single_stage:
@@ -127,20 +127,20 @@ def run(
     on_output: OutputSink | None = None,
 ) -> ReproReport:
     say = on_event or (lambda _msg: None)
-    found = pipestatus.load(project)
+    found = index.load(project)
     if found is None:
         from gitflowml.errors import PipelineError
 
         raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
     pipeline, graph = found
-    _check_not_added(project, pipeline)
+    index.refuse_added_outs(project, pipeline)
     with repolock.hold(project.dot_dir, options.wait, say):
         if options.pull:
-            from gitflowml import transfer
+            from gitflowml.remote import fetch
 
-            lock = lockfile.load_current(*pipestatus.lock_paths(project))
+            lock = lockfile.load_current(*index.lock_paths(project))
             chosen = [pipeline.stages[n] for n in select(pipeline, graph, options)]
-            moved = transfer.prefetch_for_repro(project, chosen, lock)
+            moved = fetch.prefetch_for_repro(project, chosen, lock)
             say(f"Fetched {moved} objects from the remote")
         return _Run(project, pipeline, graph, options, say, on_output).go()
 
@@ -160,9 +160,9 @@ class _Run:
     ) -> None:
         self.project, self.pipeline, self.graph, self.options = project, pipeline, graph, options
         self.say = say
-        self.lock_path, self.journal = pipestatus.lock_paths(project)
+        self.lock_path, self.journal = index.lock_paths(project)
         self.lock = lockfile.load_current(self.lock_path, self.journal)
-        self.named = set(pipestatus.resolve_targets(pipeline, options.targets))
+        self.named = set(index.resolve_targets(pipeline, options.targets))
         self.executor = LocalExecutor(on_output if options.jobs > 1 else None)
         self.remote_run: RemoteRun | None = None
         if options.executor == "dask" and not options.dry:
@@ -406,12 +406,12 @@ class _Run:
         key, outs, now, reasons = verdict.run_key, verdict.cached, verdict.now, verdict.reasons
         if key is None or outs is None or {e.path for e in outs} != {o.path for o in stage.outs}:
             return False
-        tracked = [pipestatus.as_tracked(e) for e in outs]
+        tracked = [index.as_tracked(e) for e in outs]
         if self.options.pull:  # the entry came from the remote: so may its objects
-            from gitflowml import transfer
+            from gitflowml.remote import fetch, needs
 
-            remote = transfer.remote_of(self.project, None, None)
-            transfer.fetch_entries(self.project, remote, tracked, lenient=True)
+            remote = needs.remote_of(self.project, None, None)
+            fetch.fetch_entries(self.project, remote, tracked, lenient=True)
         try:
             self._prepare_outs(stage)
             checkout_entries(self.project, tracked, True, self.scanner)
@@ -592,29 +592,13 @@ class _Run:
             self.say(f"Stage '{result.name}' failed: {result.message}")
 
 
-def _check_not_added(project: Project, pipeline: Pipeline) -> None:
-    """A path is either tracked with `add` or produced by a stage, never both."""
-    from gitflowml.cache import stage_out_clash, tracked
-    from gitflowml.errors import PipelineError
-
-    pointer_of = {t.target: t.pointer_file for t in tracked(project)}
-    clash = stage_out_clash(pipeline, pointer_of)
-    if clash:
-        target, stage, out = clash
-        raise PipelineError(
-            f"stage '{stage.name}' writes '{out}', but {pointer_of[target]} tracks '{target}' "
-            f"already; remove {pointer_of[target]} (the stage will track it) or change the "
-            "stage's outs"
-        )
-
-
 class RemoteRun:
     """The client side of `--executor dask`: inputs up to the remote, the stage to a
     worker, outs back into the cache and the workspace."""
 
     def __init__(self, project: Project, scheduler: str | None, workers: int, say: Event) -> None:
         from gitflowml.executors.dask import DaskExecutor
-        from gitflowml.remote import open_remote
+        from gitflowml.remote.fs import open_remote
 
         self.project = project
         self.config = project.config.remote(None)
@@ -635,7 +619,7 @@ class RemoteRun:
     ) -> tuple[dict[str, Any], dict[str, float]]:
         from dataclasses import asdict
 
-        from gitflowml.remote import object_key
+        from gitflowml.remote.fs import object_key
 
         root = self.project.root
         inputs: list[tuple[str, str, bool]] = []
@@ -690,7 +674,7 @@ class RemoteRun:
                 raise StageFailedError(f"{path} changed while the stage was being sent; retry")
 
     def run(self, stage: Stage, spec: dict[str, Any], resources: dict[str, float]) -> RunOutcome:
-        from gitflowml import transfer
+        from gitflowml.remote import fetch
 
         try:
             result = self.dask.run(spec, resources, stage.retries)
@@ -704,8 +688,8 @@ class RemoteRun:
             self.say(f"[{stage.name}] {line}")
         outs = [lockfile.Entry(p, oid, size, nfiles) for p, oid, size, nfiles in result["outs"]]
         if outs:
-            tracked = [pipestatus.as_tracked(e) for e in outs]
-            transfer.fetch_entries(self.project, self.remote, tracked)
+            tracked = [index.as_tracked(e) for e in outs]
+            fetch.fetch_entries(self.project, self.remote, tracked)
             for entry in outs:
                 self._put(entry)
         return RunOutcome(

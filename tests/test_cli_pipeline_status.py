@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from gitflowml import pipestatus
-from gitflowml.cache import local_odb, open_state
+from gitflowml import index
 from gitflowml.pipeline import lockfile, observe, plan
 from gitflowml.project import Project
+from gitflowml.storage.odb import local_odb
+from gitflowml.storage.state import open_state
 from gitflowml.storage.workspace import DirInfo, Scanner
 from tests.conftest import Repo, Run, Tree
 
@@ -47,7 +48,7 @@ FILES: Tree = {
 def _record_run(names: list[str]) -> None:
     """Write the lock entries a successful run of `names` would leave."""
     project = Project.find()
-    loaded, _ = pipestatus.load(project) or (None, None)
+    loaded, _ = index.load(project) or (None, None)
     assert loaded is not None
     state = open_state(project)
     try:
@@ -60,7 +61,7 @@ def _record_run(names: list[str]) -> None:
                 odb.add_manifest(info.files)
     finally:
         state.close()
-    lock_path, _journal = pipestatus.lock_paths(project)
+    lock_path, _journal = index.lock_paths(project)
     lock = lockfile.load(lock_path)
     for name in names:
         stage = loaded.stages[name]

@@ -94,8 +94,8 @@ def test_a_touched_file_is_re_read_once(project: Repo) -> None:
     path = project.root / "data" / "f1"
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))
-    from gitflowml import cache
     from gitflowml.project import Project
+    from gitflowml.storage import state as cache
     from gitflowml.storage.workspace import Scanner
 
     proj = Project.find()
@@ -125,9 +125,9 @@ def test_cache_completeness_is_remembered_until_forgotten(project: Repo, run: Ru
     (which removes objects) must call forget_complete, after which the check runs again."""
     project.gen({"data": {"a": "a", "b": "b"}})
     run("add", "data")
-    from gitflowml import cache
     from gitflowml.project import Project
     from gitflowml.storage import pointer
+    from gitflowml.storage import state as cache
 
     proj = Project.find()
     obj = next(
@@ -168,8 +168,8 @@ def test_an_unchanged_directory_is_answered_by_its_fingerprint(project: Repo, mo
 def test_a_directory_with_a_racy_file_gets_no_fingerprint(project: Repo) -> None:
     project.gen({"data": {"a": "a"}})  # written just now: within the racy window
     api.add(["data"])
-    from gitflowml import cache
     from gitflowml.project import Project
+    from gitflowml.storage import state as cache
 
     state = cache.open_state(Project.find())
     try:

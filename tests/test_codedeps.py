@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from gitflowml.cache import open_state
 from gitflowml.pipeline import codedeps, lockfile
 from gitflowml.pipeline.codedeps import CodeAnalyzer, entry_points
 from gitflowml.pipeline.model import Stage
 from gitflowml.project import Project
+from gitflowml.storage.state import open_state
 from gitflowml.storage.workspace import Scanner
 from tests.conftest import Repo, Run
 

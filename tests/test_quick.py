@@ -225,8 +225,8 @@ def test_code_dependencies_are_inputs_too(project: Repo, run: Run) -> None:
 
 
 def test_removing_objects_from_the_cache_drops_every_answer(pipe: Repo) -> None:
-    from gitflowml.cache import open_state
     from gitflowml.project import Project
+    from gitflowml.storage.state import open_state
 
     settled(pipe.root, "status")
     quick_dir = pipe.root / ".gitflowml" / "tmp" / "quick"

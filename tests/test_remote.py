@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from gitflowml import remote as remote_mod
+from gitflowml.remote import fs as remote_mod
 from tests.conftest import Repo, Run, git
 
 MOTO = str(Path(sys.executable).parent / "moto_server")

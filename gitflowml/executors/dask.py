@@ -26,7 +26,7 @@ from typing import Any
 from gitflowml.config import RemoteConfig
 from gitflowml.errors import ConfigError, RemoteError, StageFailedError
 from gitflowml.executors.local import LocalExecutor, python_command
-from gitflowml.remote import object_key, open_remote
+from gitflowml.remote.fs import object_key, open_remote
 from gitflowml.storage import hashing
 
 Input = tuple[str, str, bool]  # (path relative to the root, oid, is a directory)

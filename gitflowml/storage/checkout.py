@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitflowml.cache import Tracked, local_odb, open_state, select
 from gitflowml.errors import CheckoutError, ObjectCorruptError, ObjectMissingError
 from gitflowml.project import Project
 from gitflowml.storage.hashing import Manifest, ManifestEntry
-from gitflowml.storage.odb import LocalOdb
+from gitflowml.storage.odb import LocalOdb, local_odb
+from gitflowml.storage.state import open_state
+from gitflowml.storage.tracked import Tracked
 from gitflowml.storage.workspace import FileInfo, Info, Scanner
 from gitflowml.util import fsutil, parallel
 
@@ -39,26 +40,13 @@ class _Plan:
     replace_whole: bool  # the target is the wrong kind (file vs dir) and must be removed
 
 
-def checkout(
-    project: Project,
-    targets: Sequence[str] = (),
-    force: bool = False,
-    skip: frozenset[str] = frozenset(),
-) -> CheckoutReport:
-    """Added paths (pointer files) and the cached outs of pipeline stages (pipeline.lock);
-    `skip`: targets known to be in place already (pull wrote them)."""
-    from gitflowml import pipestatus
-
-    by_stage = pipestatus.outs_by_stage(project)  # parses pipeline.yaml and the lock once
-    entries = select(
-        project, targets, extra=[t for outs in by_stage.values() for t in outs], groups=by_stage
-    )
-    entries = [e for e in entries if e.target not in skip]
+def checkout(project: Project, entries: Sequence[Tracked], force: bool = False) -> CheckoutReport:
+    """Put the given entries (pointer-file data, stage outs) in the workspace."""
     if not entries:
         return CheckoutReport()
     state = open_state(project)
     try:
-        return checkout_entries(project, entries, force, Scanner(state, project.jobs))
+        return checkout_entries(project, list(entries), force, Scanner(state, project.jobs))
     finally:
         state.close()
 

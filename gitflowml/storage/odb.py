@@ -18,12 +18,16 @@ import fcntl
 import itertools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitflowml import quick
 from gitflowml.config import LinkType
 from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
 from gitflowml.storage import hashing
 from gitflowml.util import fsutil
+
+if TYPE_CHECKING:
+    from gitflowml.project import Project
 
 DIR_SUFFIX = ".dir"
 TMP_DIR = "tmp"
@@ -391,3 +395,8 @@ def _copy_rest(src: int, dst: int) -> None:
     view = memoryview(buf)
     while n := os.readv(src, [buf]):
         fsutil.write_all(dst, view[:n])
+
+
+def local_odb(project: Project) -> LocalOdb:
+    """The project's local object store."""
+    return LocalOdb(project.cache_dir)

@@ -25,9 +25,12 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitflowml import quick
+
+if TYPE_CHECKING:
+    from gitflowml.project import Project
 
 SCHEMA = 4
 RACY_NS = 50_000_000  # 50 ms: well above the coarsest common mtime granularity (4 ms ticks)
@@ -241,3 +244,8 @@ class StateDb:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+
+def open_state(project: Project) -> StateDb:
+    """The project's hash state (`.gitflowml/state.db`)."""
+    return StateDb.open(project.state_path)

@@ -13,11 +13,19 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from gitflowml import scm
-from gitflowml.errors import ObjectCorruptError, ObjectMissingError, PathError
+from gitflowml import index, scm
+from gitflowml.errors import (
+    ConfigError,
+    ObjectCorruptError,
+    ObjectMissingError,
+    PathError,
+    RemoteError,
+)
 from gitflowml.pipeline import lockfile
-from gitflowml.project import POINTER_SUFFIX, Project
-from gitflowml.storage import hashing, pointer
+from gitflowml.project import Project
+from gitflowml.remote.fs import object_key, open_remote
+from gitflowml.storage import hashing
+from gitflowml.storage.odb import local_odb
 
 WORKSPACE = "workspace"
 
@@ -72,23 +80,8 @@ class Revision:
 
     def tracked(self) -> dict[str, tuple[str, bool]]:
         """Data path -> (hash, is a directory), from pointer files and the lock."""
-        out: dict[str, tuple[str, bool]] = {}
-        for entry in self.lock().stages.values():
-            for e in entry.outs:
-                out[e.path] = (e.oid, e.nfiles is not None)
-        if self.commit is None:
-            from gitflowml.cache import tracked
-
-            for t in tracked(self.project):
-                out[t.target] = (t.pointer.oid, t.pointer.is_dir)
-        else:
-            for _rev, path, data in scm.files_at(
-                self.project.root, [self.commit], lambda p: p.endswith(POINTER_SUFFIX)
-            ):
-                ptr = pointer.loads(data.decode("utf-8", "replace"), f"{self.label}:{path}")
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), ptr.path))
-                out[target] = (ptr.oid, ptr.is_dir)
-        return out
+        entries = index.tracked_at(self.project, self.commit)
+        return {path: (t.pointer.oid, t.pointer.is_dir) for path, t in entries.items()}
 
     def read(self, path: str) -> bytes | None:
         """The file's bytes at this revision; None when it does not exist there."""
@@ -119,8 +112,6 @@ class Revision:
         return hashing.Manifest.from_bytes(self._object(oid, path, is_dir=True))
 
     def _object(self, oid: str, path: str, is_dir: bool = False) -> bytes:
-        from gitflowml.cache import local_odb
-
         odb = local_odb(self.project)
         try:
             data = odb.path(oid, is_dir).read_bytes()
@@ -134,9 +125,6 @@ class Revision:
         return data
 
     def _from_remote(self, oid: str, path: str, is_dir: bool) -> bytes:
-        from gitflowml.errors import ConfigError, RemoteError
-        from gitflowml.remote import object_key, open_remote
-
         try:
             config = self.project.config.remote(self.remote)
         except ConfigError:

@@ -1,0 +1,60 @@
+"""Run-cache entries travel with the objects: pushed when every out object they name is on
+the remote, fetched all (they are small)."""
+
+from __future__ import annotations
+
+from gitflowml import index
+from gitflowml.pipeline import runcache
+from gitflowml.project import Project
+from gitflowml.remote.fs import Remote, object_key, run_key
+from gitflowml.remote.needs import Need, files_of
+from gitflowml.storage import hashing
+from gitflowml.storage.odb import LocalOdb
+
+
+def run_cache_needs(project: Project, odb: LocalOdb) -> dict[str, Need]:
+    """The out objects of every run-cache entry whose objects are all in the local cache."""
+    needs: dict[str, Need] = {}
+    found = index.load(project)
+    local_only = index.local_only(found[0] if found else None)
+    for key in runcache.keys(project.cache_dir):
+        outs = runcache.get(project.cache_dir, key) or ()
+        if any(o.path in local_only for o in outs):
+            continue  # push: false outs never leave, nor do entries naming them
+        entry_needs = [Need(o.oid, o.nfiles is not None, o.path) for o in outs]
+        dirs = [n for n in entry_needs if n.is_dir]
+        if not all(odb.exists(n.oid, True) for n in dirs):
+            continue
+        files = [n for n in entry_needs if not n.is_dir]
+        files += files_of(odb, {n.key: n for n in dirs}).values()
+        if odb.missing({n.oid for n in files}):
+            continue  # gone from this cache (gc): the entry stays here
+        needs.update((n.key, n) for n in entry_needs)
+    return needs
+
+
+def push_runs(project: Project, target: Remote, on_remote: set[str]) -> int:
+    """Push run-cache entries whose every out object is on the remote now."""
+    local = runcache.keys(project.cache_dir)
+    if not local:
+        return 0
+    wanted = []
+    for key in local:
+        outs = runcache.get(project.cache_dir, key)
+        if outs and all(object_key(o.oid, o.nfiles is not None) in on_remote for o in outs):
+            wanted.append(run_key(key))
+    there = target.has(wanted)
+    todo = [k for k in wanted if k not in there]
+    target.upload([(project.cache_dir / k, k) for k in todo])
+    return len(todo)
+
+
+def fetch_runs(project: Project, source: Remote) -> int:
+    remote_keys = [k for k in source.list_all(runcache.RUNS_DIR) if k.count("/") == 2]
+    have = {run_key(k) for k in runcache.keys(project.cache_dir)}
+    moved = 0
+    for key in sorted(set(remote_keys) - have):
+        name = key.split("/", 1)[1].replace("/", "")
+        if hashing.is_oid(name) and runcache.put_raw(project.cache_dir, name, source.read(key)):
+            moved += 1
+    return moved
