@@ -26,12 +26,13 @@ if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.githooks import InstallReport
     from gitflowml.importdvc import ImportReport
     from gitflowml.index import Scope
-    from gitflowml.lineage import Node, RecordResult
+    from gitflowml.lineage.log import LogEntry
+    from gitflowml.lineage.notes import RecordResult
+    from gitflowml.lineage.trace import Node
     from gitflowml.metrics import DataDiff
     from gitflowml.metrics import Row as MetricRow
     from gitflowml.pipeline.plan import StageStatus
     from gitflowml.remote.needs import ProgressSink, TransferOptions, TransferReport
-    from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
 
 __all__ = [
@@ -232,18 +233,18 @@ def checkout(
 # -- lineage -----------------------------------------------------------------------------------
 def record(rev: str = "HEAD", *, project: Project | None = None) -> RecordResult:
     """Attach pending run records whose outs match `rev`'s pipeline.lock to `rev`."""
-    from gitflowml import lineage as lineage_mod
+    from gitflowml.lineage import notes
 
     proj = _project(project)
-    return lineage_mod.record(proj.root, proj.dot_dir, rev)
+    return notes.record(proj.root, proj.dot_dir, rev)
 
 
 def lineage(path: str, rev: str | None = None, *, project: Project | None = None) -> Node:
     """How `path` came to be as of `rev` (default HEAD), recursively."""
-    from gitflowml import lineage as lineage_mod
+    from gitflowml.lineage import trace
 
     proj = _project(project)
-    return lineage_mod.trace(proj.root, proj.relpath(path), rev or "HEAD")
+    return trace.trace(proj.root, proj.relpath(path), rev or "HEAD")
 
 
 # -- reading artifacts, metrics, params and data at any revision ---------------------------------
@@ -351,9 +352,9 @@ def log(
 ) -> list[LogEntry]:
     """Run records from the notes of HEAD and its ancestors, newest first: all, one stage
     (or foreach/matrix group), or the runs that produced a path."""
-    from gitflowml import runlog
+    from gitflowml.lineage import log as log_mod
 
-    return runlog.entries(_project(project), target, limit)
+    return log_mod.entries(_project(project), target, limit)
 
 
 def check_large_files(

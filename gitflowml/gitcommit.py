@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitflowml import index, lineage, scm
+from gitflowml import index, scm
 from gitflowml.errors import PipelineError
+from gitflowml.lineage import notes
 from gitflowml.pipeline import lockfile
 from gitflowml.project import Project
 from gitflowml.storage import pointer
@@ -56,5 +57,5 @@ def commit_results(project: Project, ran: Sequence[str], message: str | None) ->
         f"gitflowml repro: ran {', '.join(ran)}" if ran else "gitflowml repro: update results"
     )
     sha = scm.commit(project.root, text)
-    lineage.record(project.root, project.dot_dir, sha)
+    notes.record(project.root, project.dot_dir, sha)
     return sha

@@ -13,8 +13,9 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 
-from gitflowml import lineage, scm
+from gitflowml import scm
 from gitflowml.errors import ConfigError
+from gitflowml.lineage.notes import NOTES_REF
 from gitflowml.project import Project
 
 MARK = "# installed by gitflowml"
@@ -97,7 +98,7 @@ def install(project: Project) -> InstallReport:
         report.installed.append(name)
     report.merge_driver = _merge_driver(project)
     if scm.has_remote(project.root, "origin"):
-        ref = lineage.NOTES_REF
+        ref = NOTES_REF
         report.refspec_added = scm.ensure_fetch_refspec(
             project.root, "origin", f"+{ref}:{ref}-origin"
         )

@@ -161,6 +161,31 @@ def tracked_at(project: Project, commit: str | None) -> dict[str, Tracked]:
     return {t.target: t for t in entries}
 
 
+def pointer_oid_at(root: Path, commit: str, path: str) -> str | None:
+    """The hash the pointer file of `path` records at `commit`, if it has a readable one."""
+    name = path + pointer.SUFFIX
+    data = scm.file_at(root, commit, name)
+    if data is None:
+        return None
+    try:
+        return pointer.loads(data.decode(), name).oid
+    except Exception:
+        return None
+
+
+def oid_at(root: Path, commit: str, path: str) -> str | None:
+    """The hash `path` has at `commit` as a stage out (its lock) or added data (its pointer
+    file): two reads of git objects, not a walk of the commit's tree."""
+    data = scm.file_at(root, commit, lockfile.LOCK_FILE)
+    if data is not None:
+        lock = lockfile.loads(data.decode(), f"{commit[:8]}:{lockfile.LOCK_FILE}")
+        for entry in lock.stages.values():
+            for out in entry.outs:
+                if out.path == path:
+                    return out.oid
+    return pointer_oid_at(root, commit, path)
+
+
 def scope_entries(project: Project, scope: Scope, moving: bool) -> list[Tracked]:
     entries = workspace_entries(project, scope.targets, moving)
     if scope.history:

@@ -11,10 +11,10 @@ from gitflowml.storage.add import AddReport
 from gitflowml.storage.checkout import CheckoutReport
 
 if TYPE_CHECKING:
-    from gitflowml.lineage import Node
+    from gitflowml.lineage.log import LogEntry
+    from gitflowml.lineage.trace import Node
     from gitflowml.metrics import DataDiff, Row
     from gitflowml.remote.needs import TransferReport
-    from gitflowml.runlog import LogEntry
     from gitflowml.runner import ReproReport
 
 UP_TO_DATE = "Pipeline is up to date."

@@ -53,7 +53,7 @@ from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
 from gitflowml.util import fsutil
 
 if TYPE_CHECKING:
-    from gitflowml.lineage import PendingLog
+    from gitflowml.lineage.store import PendingLog
 
 Running = Future[RunOutcome] | StageRun  # a stage whose commands were started
 Outcome = Literal["ran", "restored", "up to date", "failed", "not run", "frozen", "would run"]
@@ -483,10 +483,10 @@ class _Run:
         """The run record lineage keeps (pending until `record` attaches it to a commit).
         Made and written on the background thread, like run-cache entries: the run waits
         for it at the end, not the next stage."""
-        from gitflowml import lineage  # not before the first stage ends: its start is sooner
+        from gitflowml.lineage import record  # not before the first stage ends: its start is sooner
 
         make = functools.partial(
-            lineage.new_record,
+            record.new_record,
             stage=stage.name,
             key=key,
             entry=self.lock.stages[stage.name],
@@ -499,9 +499,9 @@ class _Run:
 
     def _pending_log(self) -> PendingLog:
         if self.records is None:
-            from gitflowml import lineage
+            from gitflowml.lineage import store
 
-            self.records = lineage.PendingLog(self.project.dot_dir, self.started_ns)
+            self.records = store.PendingLog(self.project.dot_dir, self.started_ns)
         return self.records
 
     def _prepare_outs(self, stage: Stage) -> None:

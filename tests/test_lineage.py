@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gitflowml import lineage
+from gitflowml.lineage import store
 from tests.conftest import Repo, Run, git
 
 PIPELINE = """\
@@ -54,7 +54,7 @@ def _note(repo: Repo, rev: str = "HEAD") -> list[dict[str, Any]]:
 
 def test_every_run_leaves_a_pending_record(pipe: Repo, run: Run) -> None:
     run("repro")
-    pending = lineage.pending(pipe.root / ".gitflowml")
+    pending = store.pending(pipe.root / ".gitflowml")
     assert sorted(r.stage for _, r in pending) == ["prep", "train"]
     rec = next(r for _, r in pending if r.stage == "train")
     assert rec.outs["model.txt"]
@@ -96,7 +96,7 @@ def test_record_attaches_matching_runs_once(pipe: Repo, run: Run) -> None:
     assert "1 still pending" in result
     assert len(_note(pipe)) == 3
     # the run's file keeps just the record that was not attached
-    left = lineage.pending(pipe.root / ".gitflowml")
+    left = store.pending(pipe.root / ".gitflowml")
     assert [r.stage for _, r in left] == ["prep"]
     assert len(list((pipe.root / ".gitflowml" / "runs").iterdir())) == 1
 
@@ -108,8 +108,8 @@ def test_a_run_still_writing_its_records_is_left_alone(pipe: Repo, run: Run) -> 
     pipe.git("add", "-A")
     pipe.git("commit", "-qm", "results")
     dot = pipe.root / ".gitflowml"
-    (path, rec), *_ = lineage.pending(dot)
-    log = lineage.PendingLog(dot)
+    (path, rec), *_ = store.pending(dot)
+    log = store.PendingLog(dot)
     log.append(rec)  # as a running repro would: the file is now held
     try:
         result = run("record").stdout
@@ -121,7 +121,7 @@ def test_a_run_still_writing_its_records_is_left_alone(pipe: Repo, run: Run) -> 
         log.close()
     with log.path.open("a") as fh:
         fh.write('{"stage": "torn')  # a crash mid-line
-    assert [r.stage for _, r in lineage.pending(dot)] == [rec.stage]
+    assert [r.stage for _, r in store.pending(dot)] == [rec.stage]
     result = run("record").stdout  # attached already: settled, not attached twice
     assert "Attached 0 run record(s)" in result
     assert "0 still pending" in result

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from gitflowml import index, scm
 from gitflowml.errors import ObjectMissingError, RemoteError
 from gitflowml.index import Scope
+from gitflowml.lineage.notes import NOTES_REF
 from gitflowml.pipeline import lockfile
 from gitflowml.pipeline.model import Stage
 from gitflowml.project import Project
@@ -53,9 +54,7 @@ def _fetch(
     report = fetch_entries(project, source, entries, options.on_progress, placing=placing)
     report.runs = fetch_runs(project, source)
     if options.notes and scm.has_remote(project.root, "origin"):
-        from gitflowml import lineage
-
-        report.notes = scm.fetch_notes(project.root, "origin", lineage.NOTES_REF)
+        report.notes = scm.fetch_notes(project.root, "origin", NOTES_REF)
     return report
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from gitflowml import index, scm
 from gitflowml.errors import ConfigError, ObjectMissingError
 from gitflowml.index import Scope
+from gitflowml.lineage.notes import NOTES_REF
 from gitflowml.project import Project
 from gitflowml.remote.needs import (
     Counter,
@@ -59,13 +60,11 @@ def push(project: Project, scope: Scope, options: TransferOptions) -> TransferRe
     target.upload(todo_dirs, counter)  # after their files: a manifest there means complete
     report.moved, report.bytes = total, counter.bytes
     report.runs = push_runs(project, target, set(keys))
-    if options.notes and scm.has_remote(project.root, "origin"):
-        from gitflowml import lineage
-
-        if scm.rev_parse(project.root, lineage.NOTES_REF) is not None:
-            scm.fetch_notes(project.root, "origin", lineage.NOTES_REF)  # theirs first
-            scm.push_ref(project.root, "origin", lineage.NOTES_REF)
-            report.notes = True
+    origin = options.notes and scm.has_remote(project.root, "origin")
+    if origin and scm.rev_parse(project.root, NOTES_REF) is not None:
+        scm.fetch_notes(project.root, "origin", NOTES_REF)  # theirs first
+        scm.push_ref(project.root, "origin", NOTES_REF)
+        report.notes = True
     return report
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitflowml import index, lineage, scm
+from gitflowml import index, scm
+from gitflowml.lineage.notes import history
+from gitflowml.lineage.record import RunRecord
 from gitflowml.pipeline import params
 from gitflowml.project import Project
 from gitflowml.util import yamlio
@@ -14,7 +16,7 @@ from gitflowml.util import yamlio
 
 @dataclass(frozen=True)
 class LogEntry:
-    record: lineage.RunRecord
+    record: RunRecord
     commit: str
     author: str
     date: str
@@ -38,7 +40,7 @@ def entries(project: Project, target: str | None, limit: int | None) -> list[Log
         path = project.relpath(target)
     out: list[LogEntry] = []
     cache: dict[tuple[str, str], dict[str, Any]] = {}
-    for item in lineage.history(project.root, "HEAD"):
+    for item in history(project.root, "HEAD"):
         rec = item.record
         if stages is not None and rec.stage not in stages:
             continue
