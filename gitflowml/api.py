@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
     from gitflowml.metrics import Row as MetricRow
     from gitflowml.pipeline.plan import StageStatus
     from gitflowml.remote.needs import ProgressSink, TransferOptions, TransferReport
-    from gitflowml.runner import ReproReport
+    from gitflowml.repro.options import ReproReport
 
 __all__ = [
     "AddReport",
@@ -159,16 +159,19 @@ def repro(
     `commit`: then commit the results (lock, pointers, `cache: false` outs, .gitignore)
     with `message` and attach the run records as a note; refused up front when unrelated
     files are staged."""
-    from gitflowml import runner
-    from gitflowml.errors import StageFailedError
+    from gitflowml import index
+    from gitflowml.errors import PipelineError, StageFailedError
+    from gitflowml.repro import commit as commit_mod
+    from gitflowml.repro import engine
+    from gitflowml.repro.options import ReproOptions
 
     proj = _project(project)
+    found = index.load(proj)  # once, for the whole command
+    if found is None:
+        raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
     if commit:
-        from gitflowml import gitcommit
-
-        gitcommit.check_nothing_unrelated_staged(proj)
-
-    options = runner.ReproOptions(
+        commit_mod.check_nothing_unrelated_staged(proj, found[0])
+    options = ReproOptions(
         tuple(targets),
         force,
         single_stage,
@@ -182,17 +185,15 @@ def repro(
         executor or proj.config.executor,
         scheduler or proj.config.scheduler,
     )
-    report = runner.run(proj, options, on_event, on_output)
+    report = engine.run(proj, found, options, on_event, on_output)
     if report.failed:
         shown = "; ".join(f"stage '{r.name}' {r.message}" for r in report.failed)
         raise StageFailedError(
             f"{shown}; fix it and run 'gitflowml repro' again (finished stages are kept)"
         )
     if commit and not dry:
-        from gitflowml import gitcommit
-
         ran = [r.name for r in report.results if r.outcome in ("ran", "restored")]
-        report.commit = gitcommit.commit_results(proj, ran, message)
+        report.commit = commit_mod.commit_results(proj, found[0], ran, message)
     return report
 
 

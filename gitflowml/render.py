@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from gitflowml.lineage.trace import Node
     from gitflowml.metrics import DataDiff, Row
     from gitflowml.remote.needs import TransferReport
-    from gitflowml.runner import ReproReport
+    from gitflowml.repro.options import ReproReport
 
 UP_TO_DATE = "Pipeline is up to date."
 

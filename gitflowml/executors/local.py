@@ -21,6 +21,7 @@ captured, it is started with `posix_spawn`, which costs less than `subprocess.Po
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import select
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gitflowml.executors.shell import InShell, Shell
+from gitflowml.pipeline.model import Stage
 
 GRACE_SECONDS = 3.0
 OutputSink = Callable[[str, str], None]  # (stage name, line without newline)
@@ -51,6 +53,29 @@ class RunOutcome:
 def python_command(spec: str, args_json: str) -> list[str]:
     """The command that runs a `python: FILE.py:FUNC` stage with keyword arguments."""
     return [sys.executable, "-m", "gitflowml.executors.pyrunner", spec, args_json]
+
+
+def stage_commands(stage: Stage) -> list[list[str] | str]:
+    """What a stage runs: its `cmd` lines, or its Python function."""
+    if stage.python is not None:
+        return [python_command(stage.python, json.dumps(stage.kwargs))]
+    return list(stage.cmd or ())
+
+
+def base_env(root: Path) -> dict[str, str]:
+    """What every stage's command sees, before its own `env`: the repository root in
+    GITFLOWML_ROOT and first on PYTHONPATH."""
+    python_path = os.environ.get("PYTHONPATH")
+    return {
+        **os.environ,
+        "GITFLOWML_ROOT": str(root),
+        "PYTHONPATH": str(root) + (os.pathsep + python_path if python_path else ""),
+    }
+
+
+def slots_needed(stage: Stage) -> int:
+    """The stage's share of `-j`: its `resources.cpus`, rounded up."""
+    return max(1, math.ceil(stage.resources.cpus))
 
 
 class LocalExecutor:

@@ -8,35 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitflowml import index, scm
+from gitflowml import scm
 from gitflowml.errors import PipelineError
 from gitflowml.lineage import notes
 from gitflowml.pipeline import lockfile
+from gitflowml.pipeline.loader import PIPELINE_FILE
+from gitflowml.pipeline.model import Pipeline
+from gitflowml.pipeline.params import DEFAULT_PARAMS
 from gitflowml.project import Project
 from gitflowml.storage import pointer
 
 
-def _ours(project: Project) -> list[str]:
+def _ours(project: Project, loaded: Pipeline) -> list[str]:
     """The paths a run's commit may contain, as they are changed now."""
-    found = index.load(project)
-    in_git = []
-    if found is not None:
-        in_git = [o.path for s in found[0].stages.values() for o in s.outs if not o.cache]
+    in_git = [o.path for s in loaded.stages.values() for o in s.outs if not o.cache]
     patterns = [lockfile.LOCK_FILE, f"*{pointer.SUFFIX}", ".gitignore", "*/.gitignore", *in_git]
     return scm.changed(project.root, patterns)
 
 
-def _related(project: Project) -> set[str]:
+def _related(loaded: Pipeline) -> set[str]:
     """Files a user may stage for the results commit: pipeline.yaml and its params files."""
-    found = index.load(project)
-    if found is None:
-        return set()
-    files = {p.file for s in found[0].stages.values() for p in s.params}
-    return files | {"pipeline.yaml", "params.yaml"}
+    files = {p.file for s in loaded.stages.values() for p in s.params}
+    return files | {PIPELINE_FILE, DEFAULT_PARAMS}
 
 
-def check_nothing_unrelated_staged(project: Project) -> None:
-    allowed = set(_ours(project)) | {lockfile.LOCK_FILE} | _related(project)
+def check_nothing_unrelated_staged(project: Project, loaded: Pipeline) -> None:
+    allowed = set(_ours(project, loaded)) | {lockfile.LOCK_FILE} | _related(loaded)
     unrelated = [p for p in scm.staged(project.root) if p not in allowed]
     if unrelated:
         shown = ", ".join(unrelated[:3]) + (" …" if len(unrelated) > 3 else "")
@@ -46,10 +43,12 @@ def check_nothing_unrelated_staged(project: Project) -> None:
         )
 
 
-def commit_results(project: Project, ran: Sequence[str], message: str | None) -> str | None:
+def commit_results(
+    project: Project, loaded: Pipeline, ran: Sequence[str], message: str | None
+) -> str | None:
     """Stage and commit the run's results, then attach the pending records to the commit.
     None when there was nothing to commit."""
-    paths = _ours(project)
+    paths = _ours(project, loaded)
     scm.stage_paths(project.root, paths)
     if not scm.staged(project.root):
         return None

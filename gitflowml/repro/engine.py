@@ -1,0 +1,397 @@
+"""`repro`: run the stale stages of the pipeline in dependency order, `jobs` at a time.
+
+Each stage is judged once its upstream stages have finished, against what they left
+behind, so a rerun that produces identical outputs leaves its downstream stages alone
+(early cutoff). Where it can be, that is done while another stage's command still runs.
+Everything that reads the state cache and the workspace happens in the calling thread;
+worker threads only wait on commands. What only writes goes to the `Settler`'s background
+thread, so the next command need not wait for it. The lock is rewritten once at the end,
+after the background thread has finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitflowml import index, quick, repolock
+from gitflowml.errors import (
+    CheckoutError,
+    GitflowmlError,
+    ObjectMissingError,
+    StageFailedError,
+)
+from gitflowml.executors.local import (
+    LocalExecutor,
+    OutputSink,
+    RunOutcome,
+    base_env,
+    slots_needed,
+    stage_commands,
+)
+from gitflowml.pipeline import lockfile, observe, plan, runcache
+from gitflowml.pipeline.codedeps import CodeAnalyzer
+from gitflowml.pipeline.graph import Graph
+from gitflowml.pipeline.model import Pipeline, Stage
+from gitflowml.project import Project
+from gitflowml.repro.judge import Judge, Verdict
+from gitflowml.repro.options import Event, ReproOptions, ReproReport, StageResult, select
+from gitflowml.repro.schedule import Scheduler, Started
+from gitflowml.repro.settle import Settler
+from gitflowml.storage import ignore
+from gitflowml.storage.checkout import checkout_entries
+from gitflowml.storage.odb import Later, local_odb
+from gitflowml.storage.state import open_state
+from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
+
+if TYPE_CHECKING:
+    from gitflowml.executors.remote_run import RemoteRun
+
+
+def run(
+    project: Project,
+    found: index.Loaded,
+    options: ReproOptions,
+    on_event: Event | None = None,
+    on_output: OutputSink | None = None,
+) -> ReproReport:
+    say = on_event or (lambda _msg: None)
+    pipeline, graph = found
+    index.refuse_added_outs(project, pipeline)
+    with repolock.hold(project.dot_dir, options.wait, say):
+        if options.pull:
+            from gitflowml.remote import fetch  # the remote layer: only with --pull
+
+            lock = lockfile.load_current(*index.lock_paths(project))
+            chosen = [pipeline.stages[n] for n in select(pipeline, graph, options)]
+            moved = fetch.prefetch_for_repro(project, chosen, lock)
+            say(f"Fetched {moved} objects from the remote")
+        return _Run(project, pipeline, graph, options, say, on_output).go()
+
+
+class _Run:
+    """One `repro`: the scheduler's hooks (judge and start a stage, settle it when it ends)."""
+
+    def __init__(
+        self,
+        project: Project,
+        pipeline: Pipeline,
+        graph: Graph,
+        options: ReproOptions,
+        say: Event,
+        on_output: OutputSink | None,
+    ) -> None:
+        self.project, self.pipeline, self.graph, self.options = project, pipeline, graph, options
+        self.say = say
+        self.lock_path, self.journal = index.lock_paths(project)
+        self.lock = lockfile.load_current(self.lock_path, self.journal)
+        self.named = set(index.resolve_targets(pipeline, options.targets))
+        self.executor = LocalExecutor(on_output if options.jobs > 1 else None)
+        self.remote_run: RemoteRun | None = None
+        if options.executor == "dask" and not options.dry:
+            from gitflowml.executors.remote_run import RemoteRun  # dask and the remote layer
+
+            self.remote_run = RemoteRun(project, options.scheduler, max(1, options.jobs), say)
+        self.report = ReproReport()
+        self.results: dict[str, StageResult] = {}
+        self.order = select(pipeline, graph, options)
+        self.selection = set(self.order)
+        self.pending: dict[str, tuple[plan.Reason, ...]] = {}  # reasons of running stages
+        self.judged: dict[str, Verdict] = {}  # judged ahead, while a command ran
+        self.scheduler: Scheduler[Verdict] = Scheduler(
+            graph.upstream,
+            self.selection,
+            lambda n: self.results[n].outcome if n in self.results else None,
+            self,
+            options.jobs,
+            options.keep_going,
+        )
+        self.to_ignore: list[Path] = []  # cached outs, gitignored once the run ends
+        self.base_env = base_env(project.root)  # before each stage's own `env`
+
+    def go(self) -> ReproReport:
+        state = open_state(self.project)
+        self.scanner = Scanner(state, self.project.jobs)  # observes inputs, reads only
+        self.odb = local_odb(self.project)
+        self.storer = Scanner(state, self.project.jobs, store=self.odb)  # commits outs
+        code = CodeAnalyzer(self.project.root, self.scanner, state)
+        self.judge = Judge(
+            self.project, self.scanner, code, self.options.force, self.options.run_cache
+        )
+        # writes off the critical path, in order: the next stage need not wait for them
+        self.settler = Settler(self.odb, self.journal, self.project.dot_dir, time.time_ns())
+        try:
+            with state.hold():  # one write of the hash state at the end, not one per stage
+                state.read_ahead(self._state_keys())
+                self.scheduler.run(self.order)  # on Ctrl-C it ends the running stages itself
+        finally:
+            self.executor.close()
+            failed = self.settler.close()
+            if self.remote_run is not None:
+                self.remote_run.close()
+            ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
+            if self.journal.exists() and failed is None:
+                lockfile.dump(self.lock, self.lock_path, self.journal.parent / lockfile.PARSED)
+                self.journal.unlink()
+            # else the journal holds exactly the stages whose objects were written
+            state.close()
+            if failed is not None and sys.exc_info()[1] is None:  # Ctrl-C keeps its own exit
+                raise failed
+        self.report.results = [self.results[n] for n in self.order if n in self.results]
+        return self.report
+
+    def _state_keys(self) -> list[str]:
+        """The hash-state keys of the selected stages' local deps and outs (as observed)."""
+        root = self.project.root
+        stages = [self.pipeline.stages[n] for n in self.order]
+        paths = {p for s in stages for p in s.deps} | {o.path for s in stages for o in s.outs}
+        local = (p for p in paths if "://" not in p)
+        return [str(observe.workspace_path(root, p)) for p in local]
+
+    # -- the scheduler's hooks -------------------------------------------------------------
+    def start(self, pool: ThreadPoolExecutor, name: str, room: int) -> Started[Verdict]:
+        stage = self.pipeline.stages[name]
+        if stage.frozen and not (self.options.force and name in self.named):
+            self._done(StageResult(name, "frozen"))
+            return False
+        if self.options.dry and any(
+            self.results.get(up, StageResult(up, "up to date")).outcome == "would run"
+            for up in self.graph.upstream[name]
+        ):
+            self._done(StageResult(name, "would run", message="after upstream changes"))
+            return False
+        cost = min(slots_needed(stage), max(1, self.options.jobs))
+        if cost > room and not self.options.dry:
+            return None  # judged once there is room: upstream outputs may still change
+        verdict = self.judged.pop(name, None) or self.judge(stage, self.lock.stages.get(name))
+        now, reasons = verdict.now, verdict.reasons
+        if not reasons:
+            self._done(StageResult(name, "up to date"))
+            return False
+        if self.options.dry:
+            self._done(StageResult(name, "would run", reasons))
+            return False
+        missing = [d for d in stage.deps if "://" not in d and now.paths.get(d) is None]
+        if missing:
+            self._done(
+                StageResult(name, "failed", reasons, message=f"dep '{missing[0]}' does not exist")
+            )
+            return False
+        if self._restore(stage, verdict):
+            return False
+        self.say(f"Running stage '{name}': {'; '.join(r.describe() for r in reasons)}")
+        self._prepare_outs(stage)
+        self.pending[name] = reasons
+        if self.remote_run is not None:  # inputs go up in this thread: the state is not shared
+            try:
+                spec, resources = self.remote_run.prepare(stage, now, self.storer)
+            except StageFailedError as exc:  # fits no worker: fails like a stage, not the run
+                self.pending.pop(name, None)
+                self._done(StageResult(name, "failed", reasons, message=str(exc)))
+                return False
+            future = pool.submit(self.remote_run.run, stage, spec, resources)
+            return future, verdict, cost
+        args = (
+            name,
+            stage_commands(stage),
+            self.project.root / stage.wdir,
+            self._env(stage),
+            stage.timeout,
+            stage.retries,
+        )
+        if self.options.jobs <= 1:  # waited for in this thread: no hand-over per stage
+            return self.executor.start_stage(*args), verdict, cost
+        started = self.executor.start_stage(*args)  # its first command runs from here on
+        return pool.submit(started.result), verdict, cost
+
+    def ahead(self, waiting: list[str]) -> None:
+        """While a command runs, judge the first waiting stage whose upstream stages have
+        all finished: nothing it reads can change before its turn (no running stage is
+        upstream of it, and outs never overlap), so when the running command ends the
+        next one starts at once. Judging has no effect on the workspace, so a stage judged
+        here that never runs (an earlier failure stops the run) has changed nothing."""
+        for name in waiting:
+            if name in self.judged:
+                return
+            blocked = self.scheduler.blocked_by(name)
+            if blocked == "wait":
+                continue
+            stage = self.pipeline.stages[name]
+            if blocked or stage.frozen or any("://" in d for d in stage.deps):
+                return  # settled at its turn (a URL dep is asked for then, not now)
+            with contextlib.suppress(GitflowmlError):  # judged again, and said, at its turn
+                self.judged[name] = self.judge(stage, self.lock.stages.get(name))
+            return
+
+    def _restore(self, stage: Stage, verdict: Verdict) -> bool:
+        """Restore the outs of an earlier run with the same inputs, if the cache has them."""
+        key, outs, now, reasons = verdict.run_key, verdict.cached, verdict.now, verdict.reasons
+        if key is None or outs is None or {e.path for e in outs} != {o.path for o in stage.outs}:
+            return False
+        tracked = [index.as_tracked(e) for e in outs]
+        if self.options.pull:  # the entry came from the remote: so may its objects
+            from gitflowml.remote import fetch, needs
+
+            remote = needs.remote_of(self.project, None, None)
+            fetch.fetch_entries(self.project, remote, tracked, lenient=True)
+        try:
+            self._prepare_outs(stage)
+            checkout_entries(self.project, tracked, True, self.scanner)
+        except (ObjectMissingError, CheckoutError):
+            return False  # objects gone (gc): run the stage instead
+        self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
+        self._record(stage, now, outs)
+        self._run_record(stage, key, time.time_ns(), 0.0, 0, restored=True)
+        self.settler.hand_over()
+        self.say(
+            f"Restored stage '{stage.name}' from the run-cache "
+            f"({'; '.join(r.describe() for r in reasons)})"
+        )
+        self._done(StageResult(stage.name, "restored", reasons))
+        return True
+
+    def _record(
+        self,
+        stage: Stage,
+        before: plan.Observed,
+        outs: tuple[lockfile.Entry, ...],
+        later: Later | None = None,
+    ) -> None:
+        entry = lockfile.StageLock(
+            cmd=stage.cmd,
+            python=stage.python,
+            args=stage.args,
+            deps=tuple(e for d in stage.deps if (e := before.paths.get(d)) is not None),
+            params=plan.param_values(stage, before),
+            code=before.code.get(stage.name, ()),
+            outs=outs,
+        )
+        self.lock = self.lock.with_stage(stage.name, entry)
+        self.settler.entry(stage.name, entry, later or [])
+
+    def _run_record(
+        self,
+        stage: Stage,
+        key: str,
+        started_ns: int,
+        duration_s: float,
+        attempts: int,
+        restored: bool,
+    ) -> None:
+        """The run record lineage keeps, made on the background thread."""
+        # imported when the first stage ends, not before: the first command starts sooner
+        from gitflowml.lineage import record
+
+        make = functools.partial(
+            record.new_record,
+            stage=stage.name,
+            key=key,
+            entry=self.lock.stages[stage.name],
+            started_ns=started_ns,
+            duration_s=duration_s,
+            attempts=attempts,
+            restored=restored,
+        )
+        self.settler.record(make)
+
+    def _prepare_outs(self, stage: Stage) -> None:
+        root = self.project.root
+        for out in stage.outs:
+            path = f"{root}/{out.path}"
+            if not out.persist:
+                self.settler.discard(path)
+            parent = os.path.dirname(path)
+            if not os.path.isdir(parent):  # a stat: cheaper than mkdir's FileExistsError
+                os.makedirs(parent, exist_ok=True)
+
+    def _env(self, stage: Stage) -> dict[str, str]:
+        return {**self.base_env, **dict(stage.env)} if stage.env else self.base_env
+
+    # -- finishing ---------------------------------------------------------------------------
+    def finish(self, name: str, outcome: RunOutcome, verdict: Verdict) -> bool:
+        stage = self.pipeline.stages[name]
+        reasons = self.pending.pop(name, ())
+        if outcome.exit_code != 0:
+            why = (
+                f"timed out after {stage.timeout:g} s"
+                if outcome.timed_out
+                else f"exited with code {outcome.exit_code}"
+            )
+            self._done(
+                StageResult(name, "failed", reasons, outcome.attempts, outcome.duration_s, why)
+            )
+            return False
+        committed = self._commit_outs(stage)
+        if isinstance(committed, str):
+            self._done(
+                StageResult(
+                    name,
+                    "failed",
+                    reasons,
+                    outcome.attempts,
+                    outcome.duration_s,
+                    f"declared out '{committed}' was not produced",
+                )
+            )
+            return False
+        outs, later = committed
+        self._record(stage, verdict.now, outs, later)
+        started_ns = time.time_ns() - int(outcome.duration_s * 1e9)
+        key = verdict.run_key or runcache.key(stage, verdict.now)
+        self._run_record(stage, key, started_ns, outcome.duration_s, outcome.attempts, False)
+        if self.options.run_cache and runcache.usable(stage):
+            self.settler.later(runcache.put, self.project.cache_dir, key, outs)
+        self.settler.hand_over()
+        self._done(StageResult(name, "ran", reasons, outcome.attempts, outcome.duration_s))
+        return True
+
+    def _commit_outs(self, stage: Stage) -> tuple[tuple[lockfile.Entry, ...], Later | None] | str:
+        """Hash the outs; large files are stored now, small ones are returned for
+        `_settle` (on Dask, everything is in the cache already: the next stage uploads
+        from it). The path of an out that is not there, if one is not."""
+        entries = []
+        later: Later | None = [] if self.remote_run is None else None
+        # every out is stored, cache: false ones too (they are small, and the run-cache
+        # restores them); only cached outs are gitignored, the others stay in git
+        infos = self.storer.scan_many([self.project.root / o.path for o in stage.outs], later=later)
+        paths = (o.path for o, info in zip(stage.outs, infos, strict=True) if info is None)
+        absent = next(paths, None)
+        if absent is not None:
+            return absent
+        for out, info in zip(stage.outs, infos, strict=True):
+            if isinstance(info, DirInfo):
+                self.odb.add_manifest(info.files, later)
+                entries.append(
+                    lockfile.Entry(out.path, info.oid, info.files.size, info.files.nfiles)
+                )
+            elif isinstance(info, FileInfo):
+                entries.append(lockfile.Entry(out.path, info.oid, info.size))
+            if out.cache:
+                self.to_ignore.append(self.project.root / out.path)
+        return tuple(entries), later
+
+    def not_run(self, name: str, message: str) -> None:
+        self._done(StageResult(name, "not run", message=message))
+
+    def stopping(self) -> bool:
+        return self.settler.write_failed
+
+    def kill_all(self) -> None:
+        self.executor.kill_all()
+        if self.remote_run is not None:
+            self.remote_run.cancel_all()
+
+    def _done(self, result: StageResult) -> None:
+        self.results[result.name] = result
+        if result.outcome not in ("up to date", "frozen"):
+            quick.spoil()  # stage output went straight to the terminal; nothing to replay
+        if result.outcome == "up to date":
+            self.say(f"Stage '{result.name}' is up to date")
+        elif result.outcome == "failed":
+            self.say(f"Stage '{result.name}' failed: {result.message}")
