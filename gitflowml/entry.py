@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         quick.arm(args)
     try:
-        from gitflowml.cli import main as cli_main
+        from gitflowml.cli.main import main as cli_main
 
         code = cli_main(args)
     except KeyboardInterrupt:  # Ctrl-C outside a command body (start-up, final output)

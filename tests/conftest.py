@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from gitflowml.cli import cli
+from gitflowml.cli.main import cli
 
 Tree = Mapping[str, "str | bytes | Tree"]
 

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from gitflowml import __version__, entry
-from gitflowml.cli import main
+from gitflowml.cli.main import main
 from tests.conftest import Repo, Run
 
 

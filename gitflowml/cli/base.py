@@ -1,0 +1,51 @@
+"""What every command module shares: the global options, the project, output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from gitflowml.project import Project
+
+
+@dataclass(slots=True)
+class Options:
+    verbose: bool = False
+    quiet: bool = False
+    _project: Any = field(default=None)
+
+    def project(self) -> Project:
+        if self._project is None:
+            from gitflowml.project import Project
+
+            self._project = Project.find()
+        return self._project  # type: ignore[no-any-return]
+
+
+def options(ctx: click.Context) -> Options:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Options):
+        obj = Options()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def project(ctx: click.Context) -> Project:
+    return options(ctx).project()
+
+
+def fail(ctx: click.Context, message: str, code: int) -> None:
+    if options(ctx).verbose:
+        import traceback
+
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    ctx.exit(code)
+
+
+def echo(ctx: click.Context, text: str) -> None:
+    if text and not options(ctx).quiet:
+        click.echo(text)

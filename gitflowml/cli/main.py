@@ -1,0 +1,113 @@
+"""The `gitflowml` command line: the group, its global flags, and the command modules it
+loads on demand (a command imports its own module only: start-up stays light).
+
+Commands parse options, call `gitflowml.api`, render and choose the exit code; nothing else
+happens here. Errors from the core arrive as `GitflowmlError` and are turned into one
+`error:` line by `GitflowmlGroup.invoke`; `-v` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from gitflowml import __version__
+from gitflowml.cli.base import Options, fail
+from gitflowml.errors import EXIT_ERROR, EXIT_INTERRUPTED, GitflowmlError
+
+# command name -> (module under gitflowml.cli, attribute)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("data", "init"),
+    "add": ("data", "add"),
+    "status": ("data", "status"),
+    "checkout": ("data", "checkout"),
+    "repro": ("pipeline", "repro"),
+    "dag": ("pipeline", "dag"),
+    "remote": ("remote", "remote"),
+    "push": ("remote", "push"),
+    "fetch": ("remote", "fetch"),
+    "pull": ("remote", "pull"),
+    "gc": ("remote", "gc"),
+    "record": ("lineage", "record"),
+    "lineage": ("lineage", "lineage_cmd"),
+    "log": ("lineage", "log_cmd"),
+    "install": ("lineage", "install"),
+    "metrics": ("metrics", "metrics"),
+    "params": ("metrics", "params"),
+    "diff": ("metrics", "diff_cmd"),
+    "check-large-files": ("hooks", "check_large_files"),
+    "check-pushed": ("hooks", "check_pushed"),
+    "import-dvc": ("hooks", "import_dvc"),
+    "merge-driver": ("hooks", "merge_driver"),
+}
+
+
+class GitflowmlGroup(click.Group):
+    """Loads a command's module when the command is asked for (click's lazy-loading group),
+    and turns expected failures into one `error:` line and the exit code SPEC section 5
+    sets."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = COMMANDS.get(cmd_name)
+        if found is None:
+            return None
+        module, attr = found
+        command = getattr(importlib.import_module(f"gitflowml.cli.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GitflowmlError as exc:
+            fail(ctx, str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail(ctx, "interrupted; the cache and pointer files are left valid", EXIT_INTERRUPTED)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            reason = exc.strerror or str(exc)
+            fail(ctx, f"{reason}{where}", EXIT_ERROR)
+        return None
+
+
+@click.group(cls=GitflowmlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", prog_name="gitflowml", message="%(prog)s %(version)s"
+)
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Run as if gitflowml was started in DIR.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks with errors.")
+@click.pass_context
+def cli(ctx: click.Context, directory: str | None, quiet: bool, verbose: bool) -> None:
+    """Git-native artifact versioning and reproducible pipelines."""
+    ctx.obj = Options(verbose=verbose, quiet=quiet)
+    if directory is not None:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot change to {directory}: {exc.strerror}", param_hint="-C"
+            ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="gitflowml")
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0  # pragma: no cover - click always raises SystemExit in standalone mode

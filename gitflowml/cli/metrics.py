@@ -1,0 +1,108 @@
+"""Comparing revisions: metrics show/diff, params diff, diff."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from gitflowml import api
+from gitflowml.cli import render
+from gitflowml.cli.base import project
+
+
+# -- metrics, params, data diff ------------------------------------------------------------------
+def _format_options(f: Any) -> Any:
+    f = click.option("--md", is_flag=True, help="A Markdown table (for a pull request).")(f)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+@click.group()
+def metrics() -> None:
+    """Show and compare metrics at any revision, without checking out."""
+
+
+@metrics.command("show")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-a", "--all-branches", is_flag=True, help="Also every branch.")
+@click.option("--rev", "revs", multiple=True, help="A revision (repeat for several).")
+@click.option("--precision", type=click.IntRange(min=0), default=5, show_default=True)
+@_format_options
+@click.pass_context
+def metrics_show(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    all_branches: bool,
+    revs: tuple[str, ...],
+    precision: int,
+    md: bool,
+    as_json: bool,
+) -> None:
+    """Metrics of the workspace (or of --rev REV…, or every branch with -a)."""
+
+    values = api.metrics_show(
+        paths, revs or (None,), all_branches=all_branches, project=project(ctx)
+    )
+    if as_json:
+        click.echo(json.dumps(values, indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(render.metrics_show(values, md, precision))
+
+
+def _diff_command(kind: str) -> Any:
+    @click.argument("a", required=False)
+    @click.argument("b", required=False)
+    @click.option("--all", "all_rows", is_flag=True, help="Also what did not change.")
+    @click.option("--pct", is_flag=True, help="Show the change in percent.")
+    @click.option("--precision", type=click.IntRange(min=0), default=5, show_default=True)
+    @_format_options
+    @click.pass_context
+    def command(
+        ctx: click.Context,
+        a: str | None,
+        b: str | None,
+        all_rows: bool,
+        pct: bool,
+        precision: int,
+        md: bool,
+        as_json: bool,
+    ) -> None:
+
+        if kind == "metrics":
+            rows = api.metrics_diff(a, b, all_rows=all_rows, project=project(ctx))
+        else:
+            rows = api.params_diff(a, b, all_rows=all_rows, project=project(ctx))
+        if as_json:
+            click.echo(render.diff_json(rows))
+        else:
+            click.echo(
+                render.diff_table(rows, a or "HEAD", b or "workspace", precision, pct, md, kind)
+            )
+
+    command.__doc__ = (
+        f"Compare {kind} between revisions A (default HEAD) and B (default the workspace)."
+    )
+    return command
+
+
+metrics.command("diff")(_diff_command("metrics"))
+
+
+@click.group()
+def params() -> None:
+    """Compare params at any revision, without checking out."""
+
+
+@click.command("diff")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def diff_cmd(ctx: click.Context, a: str | None, b: str | None, as_json: bool) -> None:
+    """Data paths added, modified or deleted between A (default HEAD) and B (workspace)."""
+    result = api.diff(a, b, project=project(ctx))
+    click.echo(render.data_diff_json(result) if as_json else render.data_diff(result))
+
+
+params.command("diff")(_diff_command("params"))
