@@ -18,10 +18,10 @@ from gitflowml import repolock
 from gitflowml.index import Scope, scope_entries
 from gitflowml.pipeline import runcache
 from gitflowml.project import Project
-from gitflowml.remote.fs import RUNS_DIR, object_key, run_key
 from gitflowml.remote.needs import files_of, remote_of, top_needs
-from gitflowml.storage import hashing
-from gitflowml.storage.odb import DIR_SUFFIX, local_odb
+from gitflowml.storage import layout
+from gitflowml.storage.layout import object_key, run_key
+from gitflowml.storage.odb import local_odb
 from gitflowml.storage.state import open_state
 
 
@@ -61,11 +61,8 @@ def gc(
         if cloud:
             target = remote_of(project, remote, jobs)
             on_remote = target.list_all()
-            cloud_doomed = [
-                k
-                for k in on_remote
-                if not k.startswith(RUNS_DIR + "/") and _is_object_key(k) and k not in keep
-            ]
+            # object keys only: run-cache entries go with `runs`, anything else stays
+            cloud_doomed = [k for k in on_remote if layout.oid_of(k) is not None and k not in keep]
             cloud_runs = [run_key(k) for k in runs if run_key(k) in on_remote]
             report.cloud_removed = len(cloud_doomed)
             if not dry:
@@ -91,12 +88,6 @@ def gc(
     return report
 
 
-def _is_object_key(key: str) -> bool:
-    fan, _, rest = key.partition("/")
-    name = rest[: -len(DIR_SUFFIX)] if rest.endswith(DIR_SUFFIX) else rest
-    return len(fan) == 2 and hashing.is_oid(fan + name)
-
-
 def _local_objects(project: Project) -> dict[str, int]:
     """Every object key in the local cache with its size."""
     out: dict[str, int] = {}
@@ -109,7 +100,7 @@ def _local_objects(project: Project) -> dict[str, int]:
         with os.scandir(root / fan) as it:
             for entry in it:
                 key = f"{fan}/{entry.name}"
-                if _is_object_key(key):
+                if layout.oid_of(key) is not None:
                     out[key] = entry.stat(follow_symlinks=False).st_size
     return out
 

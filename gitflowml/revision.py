@@ -23,8 +23,9 @@ from gitflowml.errors import (
 )
 from gitflowml.pipeline import lockfile
 from gitflowml.project import Project
-from gitflowml.remote.fs import object_key, open_remote
+from gitflowml.remote.fs import open_remote
 from gitflowml.storage import hashing
+from gitflowml.storage.layout import object_key
 from gitflowml.storage.odb import local_odb
 
 WORKSPACE = "workspace"

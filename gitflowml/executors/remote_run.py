@@ -17,7 +17,8 @@ from gitflowml.pipeline.model import Stage
 from gitflowml.pipeline.plan import Observed
 from gitflowml.project import Project
 from gitflowml.remote.fetch import fetch_entries
-from gitflowml.remote.fs import object_key, open_remote
+from gitflowml.remote.fs import open_remote
+from gitflowml.storage.layout import is_manifest, object_key
 from gitflowml.storage.odb import local_odb
 from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
 from gitflowml.util import fsutil
@@ -74,9 +75,9 @@ class RemoteRun:
                 files[object_key(info.oid)] = self.odb.path(info.oid)
                 inputs.append((path, info.oid, False))
         there = self.remote.has(sorted(files))
-        todo = sorted(k for k in files if k not in there and not k.endswith(".dir"))
+        todo = sorted(k for k in files if k not in there and not is_manifest(k))
         self.remote.upload([(files[k], k) for k in todo])
-        manifests = sorted(k for k in files if k not in there and k.endswith(".dir"))
+        manifests = sorted(k for k in files if k not in there and is_manifest(k))
         self.remote.upload([(files[k], k) for k in manifests])  # after their files
         spec = {
             "name": stage.name,

@@ -18,11 +18,10 @@ from typing import Any
 from gitflowml.pipeline.lockfile import Entry
 from gitflowml.pipeline.model import Stage
 from gitflowml.pipeline.plan import Observed, param_values
-from gitflowml.storage import hashing
+from gitflowml.storage import hashing, layout
 from gitflowml.util import fsutil
 
 SCHEMA = 1
-RUNS_DIR = "runs"
 
 
 def usable(stage: Stage) -> bool:
@@ -51,7 +50,7 @@ def key(stage: Stage, now: Observed) -> str:
 
 
 def _path(cache_dir: Path, run_key: str) -> str:
-    return f"{cache_dir}/{RUNS_DIR}/{run_key[:2]}/{run_key[2:]}"
+    return f"{cache_dir}/{layout.run_key(run_key)}"
 
 
 def _read(path: str) -> bytes:
@@ -87,7 +86,7 @@ def _write(path: str, data: bytes) -> None:
 # -- moving entries to and from remotes ------------------------------------------------------
 def keys(cache_dir: Path) -> list[str]:
     """Every run-cache entry's key in this cache."""
-    base = cache_dir / RUNS_DIR
+    base = cache_dir / layout.RUNS_DIR
     out: list[str] = []
     try:
         fans = os.listdir(base)

@@ -29,7 +29,6 @@ from gitflowml.config import RemoteConfig
 from gitflowml.errors import RemoteError
 from gitflowml.util import fsutil
 
-RUNS_DIR = "runs"
 CHUNK = 128  # files per thread-pool task for directory remotes: amortises the pool's cost
 FEW_KEYS = 64  # up to this many keys are checked one by one; more: list their directories
 BATCH = 256  # files per fsspec put/get call (s3fs runs each call's files concurrently)
@@ -43,14 +42,6 @@ _S3_ALIASES = {
 }
 
 Progress = Callable[[int, int], None]  # (files done in this step, bytes done in this step)
-
-
-def object_key(oid: str, is_dir: bool = False) -> str:
-    return f"{oid[:2]}/{oid[2:]}{'.dir' if is_dir else ''}"
-
-
-def run_key(key: str) -> str:
-    return f"{RUNS_DIR}/{key[:2]}/{key[2:]}"
 
 
 class Remote:

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gitflowml.project import Project
-from gitflowml.remote.fs import Remote, object_key, open_remote
+from gitflowml.remote.fs import Remote, open_remote
+from gitflowml.storage.layout import object_key
 from gitflowml.storage.odb import LocalOdb
 from gitflowml.storage.tracked import Tracked
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from gitflowml import index
 from gitflowml.pipeline import runcache
 from gitflowml.project import Project
-from gitflowml.remote.fs import Remote, object_key, run_key
+from gitflowml.remote.fs import Remote
 from gitflowml.remote.needs import Need, files_of
-from gitflowml.storage import hashing
+from gitflowml.storage import layout
+from gitflowml.storage.layout import object_key, run_key
 from gitflowml.storage.odb import LocalOdb
 
 
@@ -50,11 +51,10 @@ def push_runs(project: Project, target: Remote, on_remote: set[str]) -> int:
 
 
 def fetch_runs(project: Project, source: Remote) -> int:
-    remote_keys = [k for k in source.list_all(runcache.RUNS_DIR) if k.count("/") == 2]
     have = {run_key(k) for k in runcache.keys(project.cache_dir)}
     moved = 0
-    for key in sorted(set(remote_keys) - have):
-        name = key.split("/", 1)[1].replace("/", "")
-        if hashing.is_oid(name) and runcache.put_raw(project.cache_dir, name, source.read(key)):
+    for key in sorted(set(source.list_all(layout.RUNS_DIR)) - have):
+        name = layout.run_key_of(key)
+        if name is not None and runcache.put_raw(project.cache_dir, name, source.read(key)):
             moved += 1
     return moved

@@ -7,7 +7,7 @@ only when complete, so a crash never leaves a truncated or misnamed object. Obje
 read-only. The temporary file sits in the object's own directory when the oid is known
 before writing (every file that fits in one read), and in `<store>/tmp/` for larger files,
 whose hash is known only at the end. Every oid is validated before it becomes a path.
-Remote stores (fsspec) share the layout through `relpath_for`.
+Remote stores (fsspec) share the layout: `layout` owns the key shapes.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING
 
 from gitflowml import quick
 from gitflowml.config import LinkType
-from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
-from gitflowml.storage import hashing
+from gitflowml.errors import ObjectCorruptError, ObjectMissingError
+from gitflowml.storage import hashing, layout
 from gitflowml.util import fsutil
 
 if TYPE_CHECKING:
     from gitflowml.project import Project
 
-DIR_SUFFIX = ".dir"
 TMP_DIR = "tmp"
 TMP_PREFIX = "tmp-"
 OBJECT_MODE = 0o444
@@ -48,12 +47,6 @@ def _reseed() -> None:
 os.register_at_fork(after_in_child=_reseed)
 
 
-def relpath_for(oid: str, is_dir: bool = False) -> str:
-    if not hashing.is_oid(oid):
-        raise InvalidOidError(f"{oid!r} is not a gitflowml object id (32 lowercase hex digits)")
-    return f"{oid[:2]}/{oid[2:]}{DIR_SUFFIX if is_dir else ''}"
-
-
 class LocalOdb:
     """Objects under `root`. Safe to use from several threads and processes at once."""
 
@@ -64,7 +57,7 @@ class LocalOdb:
 
     # -- paths ---------------------------------------------------------------------------
     def path(self, oid: str, is_dir: bool = False) -> Path:
-        return self.root / relpath_for(oid, is_dir)
+        return self.root / layout.checked_key(oid, is_dir)
 
     def exists(self, oid: str, is_dir: bool = False) -> bool:
         path = self.path(oid, is_dir)
@@ -84,7 +77,7 @@ class LocalOdb:
         return f"{self._dir(fan)}/{TMP_PREFIX}{_TOKEN}-{next(_COUNTER)}"
 
     def _install(self, tmp: str, oid: str, is_dir: bool) -> None:
-        self._dir(oid[:2])
+        self._dir(layout.fan(oid))
         fsutil.publish(tmp, self.path(oid, is_dir))
 
     # -- writing -------------------------------------------------------------------------
@@ -95,7 +88,7 @@ class LocalOdb:
         return oid
 
     def _write_new(self, oid: str, blocks: tuple[bytes, ...], is_dir: bool) -> None:
-        tmp = self._tmp(oid[:2])
+        tmp = self._tmp(layout.fan(oid))
         try:
             # created read-only: the new descriptor may still write, nobody else can
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
@@ -127,7 +120,7 @@ class LocalOdb:
             first = os.read(fd, want)
             if len(first) < want:  # whole file: the oid is known before writing
                 oid = hashing.hash_bytes(first)
-                if not os.path.exists(f"{self.root}/{oid[:2]}/{oid[2:]}"):
+                if not os.path.exists(f"{self.root}/{layout.object_key(oid)}"):
                     if later is not None:
                         later.append((oid, first, False))
                     else:
@@ -212,8 +205,9 @@ class LocalOdb:
         """Which of `oids` (file objects) are not in `odb`: one listing per fan-out directory."""
         by_fan: dict[str, set[str]] = {}
         for oid in oids:
-            relpath_for(oid)
-            by_fan.setdefault(oid[:2], set()).add(oid[2:])
+            fan, rest = layout.split(oid)
+            layout.checked_key(oid)
+            by_fan.setdefault(fan, set()).add(rest)
         missing: set[str] = set()
         for fan, rests in by_fan.items():
             quick.note(self.root / fan)  # a listing changes its directory's mtime

@@ -1,0 +1,76 @@
+"""The typed Python API. The CLI is a thin layer over these functions.
+
+Every function finds the project from the current directory unless `project` is given,
+returns plain data and raises `GitflowmlError` subclasses; none of them prints.
+
+The functions live in the modules of this package by topic; this module is the one place
+to import them from."""
+
+from __future__ import annotations
+
+from gitflowml.api.data import InitResult, StatusReport, add, checkout, init, status
+from gitflowml.api.history import (
+    diff,
+    lineage,
+    log,
+    metrics_diff,
+    metrics_show,
+    open,
+    params_diff,
+    read,
+    record,
+)
+from gitflowml.api.pipeline import Dag, dag, repro
+from gitflowml.api.remote import (
+    fetch,
+    gc,
+    pull,
+    push,
+    remote_add,
+    remote_list,
+    remote_modify,
+    remote_remove,
+    unpushed,
+)
+from gitflowml.api.repo import check_large_files, import_dvc, install
+from gitflowml.project import Project
+from gitflowml.storage.add import AddReport
+from gitflowml.storage.checkout import CheckoutReport
+from gitflowml.storage.status import DataStatus
+
+__all__ = [
+    "AddReport",
+    "CheckoutReport",
+    "Dag",
+    "DataStatus",
+    "InitResult",
+    "Project",
+    "StatusReport",
+    "add",
+    "check_large_files",
+    "checkout",
+    "dag",
+    "diff",
+    "fetch",
+    "gc",
+    "import_dvc",
+    "init",
+    "install",
+    "lineage",
+    "log",
+    "metrics_diff",
+    "metrics_show",
+    "open",
+    "params_diff",
+    "pull",
+    "push",
+    "read",
+    "record",
+    "remote_add",
+    "remote_list",
+    "remote_modify",
+    "remote_remove",
+    "repro",
+    "status",
+    "unpushed",
+]

@@ -1,0 +1,88 @@
+"""The API over tracked data: init, add, status, checkout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitflowml import config, scm
+from gitflowml.api.base import _project
+from gitflowml.project import DOT_DIR, Project
+from gitflowml.storage import ignore
+from gitflowml.storage.add import AddReport
+from gitflowml.storage.checkout import CheckoutReport
+from gitflowml.storage.status import DataStatus
+
+if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
+    from gitflowml.pipeline.plan import StageStatus
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    root: Path
+    created: bool  # False when the project was already initialised
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    data: tuple[DataStatus, ...]
+    stages: tuple[StageStatus, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        return not self.data and not any(s.stale for s in self.stages)
+
+
+def init(path: str | Path | None = None) -> InitResult:
+    """Set up `.gitflowml/` at the top of the git repository containing `path` (or cwd)."""
+    root = scm.toplevel(Path(path) if path is not None else Path.cwd())
+    dot_dir = root / DOT_DIR
+    existed = dot_dir.is_dir()
+    dot_dir.mkdir(exist_ok=True)
+    config.write_default(dot_dir)
+    ignore.write_dot_dir_ignore(dot_dir)
+    return InitResult(root=root, created=not existed)
+
+
+def add(paths: Sequence[str], *, project: Project | None = None) -> AddReport:
+    """Hash and cache `paths`, write their `.gfml` pointers and gitignore them."""
+    from gitflowml import index
+    from gitflowml.storage import add as add_mod
+
+    proj = _project(project)
+    return add_mod.add(proj, paths, refuse=lambda rels: index.refuse_stage_outs(proj, rels))
+
+
+def status(targets: Sequence[str] = (), *, project: Project | None = None) -> StatusReport:
+    """Stale stages with their reasons, and tracked data that differs from its pointer file.
+    Targets are stage (or foreach/matrix group) names and tracked paths; default: all."""
+    from gitflowml import index
+    from gitflowml.repro import judge
+    from gitflowml.storage import status as data_status
+
+    proj = _project(project)
+    found = index.load(proj)
+    if found is None:
+        return StatusReport(tuple(data_status.status(proj, targets)))
+    stage_targets = [t for t in targets if index.is_stage_target(found[0], t)]
+    data_targets = [t for t in targets if t not in stage_targets]
+    stages, outs = (
+        judge.status(proj, found, stage_targets) if stage_targets or not targets else ([], [])
+    )
+    data = data_status.status(proj, data_targets) if data_targets or not targets else []
+    if not targets:  # cached stage outs that the lock names but the cache lacks
+        data += data_status.not_in_cache(proj, outs)
+    return StatusReport(tuple(data), tuple(stages))
+
+
+def checkout(
+    targets: Sequence[str] = (), *, force: bool = False, project: Project | None = None
+) -> CheckoutReport:
+    """Make the workspace match the pointer files, restoring data from the cache."""
+    from gitflowml import index
+    from gitflowml.storage import checkout as checkout_mod
+
+    proj = _project(project)
+    return checkout_mod.checkout(proj, index.workspace_entries(proj, targets), force=force)

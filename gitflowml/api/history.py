@@ -1,0 +1,147 @@
+"""The API over history: run records, lineage, and reading artifacts, metrics, params and
+data at any revision without checking out."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from gitflowml import scm
+from gitflowml.api.base import _project
+from gitflowml.project import Project
+
+if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
+    from gitflowml.lineage.log import LogEntry
+    from gitflowml.lineage.notes import RecordResult
+    from gitflowml.lineage.trace import Node
+    from gitflowml.metrics import DataDiff
+    from gitflowml.metrics import Row as MetricRow
+
+
+# -- lineage -----------------------------------------------------------------------------------
+def record(rev: str = "HEAD", *, project: Project | None = None) -> RecordResult:
+    """Attach pending run records whose outs match `rev`'s pipeline.lock to `rev`."""
+    from gitflowml.lineage import notes
+
+    proj = _project(project)
+    return notes.record(proj.root, proj.dot_dir, rev)
+
+
+def lineage(path: str, rev: str | None = None, *, project: Project | None = None) -> Node:
+    """How `path` came to be as of `rev` (default HEAD), recursively."""
+    from gitflowml.lineage import trace
+
+    proj = _project(project)
+    return trace.trace(proj.root, proj.relpath(path), rev or "HEAD")
+
+
+# -- reading artifacts, metrics, params and data at any revision ---------------------------------
+def read(
+    path: str,
+    rev: str | None = None,
+    remote: str | None = None,
+    mode: str = "r",
+    encoding: str | None = None,
+    *,
+    project: Project | None = None,
+) -> str | bytes:
+    """The artifact at `path` as of `rev` (None: the workspace): a file in git, a path
+    tracked by `add`, a stage out or a file inside a tracked directory, from git's objects,
+    the cache or the remote (default or `remote`), verified; never by checking out. `mode`
+    "r" gives text, "rb" bytes."""
+    from gitflowml import revision
+
+    if mode not in ("r", "rb"):
+        raise ValueError("mode must be 'r' or 'rb'")
+    data = revision.read(_project(project), path, rev, remote)
+    return data if mode == "rb" else data.decode(encoding or "utf-8")
+
+
+@contextlib.contextmanager
+def open(
+    path: str,
+    rev: str | None = None,
+    remote: str | None = None,
+    mode: str = "r",
+    encoding: str | None = None,
+    *,
+    project: Project | None = None,
+) -> Iterator[IO[Any]]:
+    """`read` as a file object (the whole artifact is read into memory first)."""
+    data = read(path, rev, remote, mode, encoding, project=project)
+    stream: IO[Any] = io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data)
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+def metrics_show(
+    paths: Sequence[str] = (),
+    revs: Sequence[str | None] = (None,),
+    *,
+    all_branches: bool = False,
+    project: Project | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Metrics at each revision (None: the workspace): {rev: {file: {metric: value}}}."""
+    from gitflowml import metrics, revision
+
+    proj = _project(project)
+    chosen = list(revs)
+    if all_branches:
+        chosen += scm.branches(proj.root)
+    out = {}
+    for rev in dict.fromkeys(chosen):
+        at = revision.Revision(proj, rev)
+        out[at.label] = metrics.show(at, [proj.relpath(p) for p in paths])
+    return out
+
+
+def metrics_diff(
+    a: str | None = None,
+    b: str | None = None,
+    paths: Sequence[str] = (),
+    *,
+    all_rows: bool = False,
+    project: Project | None = None,
+) -> list[MetricRow]:
+    """Metrics that differ from revision `a` (default HEAD) to `b` (default the
+    workspace); every metric with `all_rows`."""
+    from gitflowml import metrics
+
+    proj = _project(project)
+    return metrics.metrics_diff(proj, a, b, [proj.relpath(p) for p in paths], all_rows)
+
+
+def params_diff(
+    a: str | None = None,
+    b: str | None = None,
+    *,
+    all_rows: bool = False,
+    project: Project | None = None,
+) -> list[MetricRow]:
+    """Tracked params that differ from `a` (default HEAD) to `b` (default the workspace);
+    with `all_rows` every key of the params files, changed or not."""
+    from gitflowml import metrics
+
+    return metrics.params_diff(_project(project), a, b, all_rows)
+
+
+def diff(a: str | None = None, b: str | None = None, *, project: Project | None = None) -> DataDiff:
+    """Data paths added, modified or deleted from `a` (default HEAD) to `b` (default the
+    workspace), files inside tracked directories included."""
+    from gitflowml import metrics
+
+    return metrics.data_diff(_project(project), a, b)
+
+
+def log(
+    target: str | None = None, *, limit: int | None = None, project: Project | None = None
+) -> list[LogEntry]:
+    """Run records from the notes of HEAD and its ancestors, newest first: all, one stage
+    (or foreach/matrix group), or the runs that produced a path."""
+    from gitflowml.lineage import log as log_mod
+
+    return log_mod.entries(_project(project), target, limit)

@@ -1,0 +1,36 @@
+"""The API over the repository's set-up: git hooks, the large-file check, importing DVC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gitflowml.api.base import _project
+from gitflowml.project import Project
+
+if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
+    from gitflowml.githooks import InstallReport
+    from gitflowml.importdvc import ImportReport
+
+
+def check_large_files(
+    files: Sequence[str] = (), max_kb: int = 500, *, project: Project | None = None
+) -> list[tuple[str, int]]:
+    """Staged files (or `files`) over `max_kb` KiB that git would store."""
+    from gitflowml import hooks
+
+    return hooks.large_files(_project(project), files, max_kb)
+
+
+def import_dvc(*, project: Project | None = None) -> ImportReport:
+    """Convert dvc.yaml, *.dvc files and .dvc/config remotes in place; idempotent."""
+    from gitflowml import importdvc
+
+    return importdvc.import_dvc(_project(project))
+
+
+def install(*, project: Project | None = None) -> InstallReport:
+    """Install the git hooks and the notes fetch refspec."""
+    from gitflowml import githooks
+
+    return githooks.install(_project(project))

@@ -1,0 +1,58 @@
+"""Owns the shapes of object and run-cache keys (SPEC section 4), the same in the local
+cache and on every remote: `ab/cdef…` for a file's content (the first two hex digits are
+the fan-out directory), `ab/cdef….dir` for a directory's manifest, `runs/ab/cdef…` for a
+run-cache entry. No other module spells these shapes."""
+
+from __future__ import annotations
+
+from gitflowml.errors import InvalidOidError
+from gitflowml.storage.hashing import is_oid
+
+DIR_SUFFIX = ".dir"
+RUNS_DIR = "runs"  # run-cache entries, beside the objects
+
+
+def fan(oid: str) -> str:
+    """The fan-out directory an object's key starts with."""
+    return oid[:2]
+
+
+def object_key(oid: str, is_dir: bool = False) -> str:
+    return f"{oid[:2]}/{oid[2:]}{DIR_SUFFIX if is_dir else ''}"
+
+
+def checked_key(oid: str, is_dir: bool = False) -> str:
+    """`object_key`, for an id that came from outside (a pointer file, a lock, a remote):
+    anything but 32 lowercase hex digits is refused before it becomes a path."""
+    if not is_oid(oid):
+        raise InvalidOidError(f"{oid!r} is not a gitflowml object id (32 lowercase hex digits)")
+    return object_key(oid, is_dir)
+
+
+def split(oid: str) -> tuple[str, str]:
+    """(fan-out directory, the rest of the name)."""
+    return oid[:2], oid[2:]
+
+
+def run_key(key: str) -> str:
+    return f"{RUNS_DIR}/{key[:2]}/{key[2:]}"
+
+
+def is_manifest(key: str) -> bool:
+    return key.endswith(DIR_SUFFIX)
+
+
+def oid_of(key: str) -> str | None:
+    """The hash an object key (`ab/cdef…`, `ab/cdef….dir`) names; None for any other key."""
+    head, _, rest = key.partition("/")
+    name = rest[: -len(DIR_SUFFIX)] if rest.endswith(DIR_SUFFIX) else rest
+    oid = head + name
+    return oid if len(head) == 2 and is_oid(oid) else None
+
+
+def run_key_of(path: str) -> str | None:
+    """The run-cache key a `runs/ab/cdef…` path names; None for any other path."""
+    parts = path.split("/")
+    if len(parts) != 3 or parts[0] != RUNS_DIR or len(parts[1]) != 2:
+        return None
+    return parts[1] + parts[2] if is_oid(parts[1] + parts[2]) else None
