@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,13 +63,7 @@ def parse(path: str, data: bytes) -> dict[str, Any]:
                 csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
             )
             return _table(rows)
-        doc: Any
-        if suffix == ".toml":
-            doc = params_mod.parse_toml(text)
-        elif suffix == ".json":
-            doc = json.loads(text)
-        else:
-            doc = yamlio.loads(text)
+        doc = params_mod.parse_data(text, suffix)
     except (ValueError, yamlio.YamlError):
         return {}
     return params_mod.flatten(doc) if isinstance(doc, dict) else {}

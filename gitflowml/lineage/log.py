@@ -3,6 +3,7 @@ stage's metrics as the commit holding the run stored them."""
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +64,7 @@ def _metrics_at(project: Project, commit: str, path: str) -> dict[str, Any]:
     if data is None:
         return {}
     try:
-        doc = yamlio.loads(data.decode("utf-8"))  # JSON is YAML too
-    except (yamlio.YamlError, UnicodeDecodeError):
+        doc = params.parse_data(data.decode("utf-8"), posixpath.splitext(path)[1].lower())
+    except (ValueError, yamlio.YamlError):  # UnicodeDecodeError is a ValueError
         return {}
     return params.flatten(doc) if isinstance(doc, dict) else {}

@@ -20,6 +20,16 @@ DEFAULT_PARAMS = "params.yaml"
 _MISSING = object()
 
 
+def parse_data(text: str, suffix: str) -> Any:
+    """The content of a params or metrics file, by its suffix: JSON, TOML, else YAML.
+    Raises ValueError (JSON, TOML) or yamlio.YamlError."""
+    if suffix == ".json":
+        return json.loads(text)
+    if suffix == ".toml":
+        return parse_toml(text)
+    return yamlio.loads(text)
+
+
 def load(path: Path, shown: str | None = None) -> dict[str, Any]:
     """The whole params file as nested data; an error names the file and what to do."""
     name = shown or str(path)
@@ -32,12 +42,7 @@ def load(path: Path, shown: str | None = None) -> dict[str, Any]:
         ) from None
     suffix = path.suffix.lower()
     try:
-        if suffix == ".json":
-            data = json.loads(text)
-        elif suffix == ".toml":
-            data = parse_toml(text)
-        else:
-            data = yamlio.loads(text)
+        data = parse_data(text, suffix)
     except yamlio.YamlError as exc:
         raise PipelineError(f"{exc.where(name)}; fix the file") from exc
     except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError

@@ -179,7 +179,7 @@ class Remote:
                 for dirpath, _dirs, files in os.walk(top):
                     rel = Path(dirpath).relative_to(self.local).as_posix()
                     out.update(n if rel == "." else f"{rel}/{n}" for n in files)
-                return {k for k in out if ".tmp-" not in k}
+                return {k for k in out if not posixpath.basename(k).startswith(".")}  # temps
             try:
                 found = self.fs.find(self._abs(under) if under else self.base)
             except FileNotFoundError as exc:
@@ -272,9 +272,7 @@ class Remote:
             if self.local is not None:
                 dest = self.local / key
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.parent / f".tmp-{uuid.uuid4().hex}"
-                tmp.write_bytes(data)
-                os.replace(tmp, dest)
+                fsutil.atomic_write_bytes(dest, data)
                 return
             self.fs.pipe_file(self._abs(key), data)
 
