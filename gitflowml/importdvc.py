@@ -24,6 +24,7 @@ from pathlib import Path
 
 from gitflowml import config, index, scm
 from gitflowml.errors import ConfigError
+from gitflowml.pipeline.model import PIPELINE_FILE
 from gitflowml.project import Project
 from gitflowml.storage import add, pointer
 from gitflowml.util import yamlio
@@ -50,7 +51,7 @@ class ImportReport:
 def import_dvc(project: Project) -> ImportReport:
     report = ImportReport()
     root = project.root
-    dvc_yaml, pipeline = root / "dvc.yaml", root / "pipeline.yaml"
+    dvc_yaml, pipeline = root / "dvc.yaml", root / PIPELINE_FILE
     if dvc_yaml.exists():
         if pipeline.exists():
             report.pipeline = "pipeline.yaml exists already; dvc.yaml left as it is"

@@ -8,6 +8,7 @@ import click
 from gitflowml import api
 from gitflowml.cli import render
 from gitflowml.cli.base import echo, project
+from gitflowml.storage import pointer
 
 
 @click.command("check-large-files")
@@ -52,7 +53,7 @@ def import_dvc(ctx: click.Context) -> None:
     if report.pipeline:
         echo(ctx, report.pipeline)
     for path in report.added:
-        echo(ctx, f"tracked {path} (hashed again) -> {path}.gfml")
+        echo(ctx, f"tracked {path} (hashed again) -> {path}{pointer.SUFFIX}")
     for path in report.unchanged:
         echo(ctx, f"{path}: converted before")
     for name in report.remotes:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gitflowml.api import InitResult, StatusReport
+from gitflowml.project import DOT_DIR
 from gitflowml.storage.add import AddReport
 from gitflowml.storage.checkout import CheckoutReport
 
@@ -33,7 +34,7 @@ def init(result: InitResult) -> str:
     if not result.created:
         return f"gitflowml is already set up in {result.root}"
     return (
-        f"Initialised gitflowml in {result.root / '.gitflowml'}\n"
+        f"Initialised gitflowml in {result.root / DOT_DIR}\n"
         "Commit it with:\n\n\tgit add .gitflowml && git commit -m 'Set up gitflowml'"
     )
 

@@ -17,12 +17,13 @@ from typing import NamedTuple
 
 from gitflowml import quick
 from gitflowml.errors import PathError
+from gitflowml.project import DOT_DIR
 from gitflowml.storage import hashing
 from gitflowml.storage.odb import Later, LocalOdb
 from gitflowml.storage.state import RACY_NS, Stat, StateDb
 from gitflowml.util import parallel
 
-SKIP_DIRS = frozenset({".git", ".gitflowml"})
+SKIP_DIRS = frozenset({".git", DOT_DIR})
 
 
 @dataclass(frozen=True, slots=True)
