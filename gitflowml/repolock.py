@@ -24,7 +24,8 @@ def hold(
     dot_dir: Path, wait: float | None = None, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[None]:
     """Hold the lock; while another process holds it, wait (`None`: as long as it takes),
-    telling `on_wait` once, then give up with RepoLockedError after `wait` seconds."""
+    telling `on_wait` the holder's pid once, then give up with RepoLockedError after `wait`
+    seconds."""
     path = dot_dir / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -54,6 +55,6 @@ def _acquire(
                 "finish, or give it longer with --wait SECONDS"
             )
         if not told and on_wait is not None:
-            on_wait(f"waiting for another gitflowml command (pid {holder}) to finish...")
+            on_wait(holder)
             told = True
         time.sleep(POLL_SECONDS)

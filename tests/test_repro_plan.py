@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from gitflowml.cli import render
 from gitflowml.pipeline import plan
 from gitflowml.pipeline.loader import Out, ParamRef, Pipeline, Stage
 from gitflowml.pipeline.lockfile import Entry, StageLock
@@ -161,8 +162,8 @@ def test_args_and_whole_file_params() -> None:
         (Reason("param", "p.yaml:lr", 0.1, 0.2), "param changed: p.yaml:lr: 0.1 -> 0.2"),
     ],
 )
-def test_reasons_describe_themselves(reason: Reason, text: str) -> None:
-    assert reason.describe() == text
+def test_reasons_are_worded(reason: Reason, text: str) -> None:
+    assert render.reason_text(reason) == text
 
 
 def test_status_of_a_pipeline() -> None:

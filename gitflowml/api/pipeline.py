@@ -10,6 +10,7 @@ from gitflowml.api.base import _project
 from gitflowml.project import Project
 
 if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
+    from gitflowml.repro.events import ReproEvent
     from gitflowml.repro.options import ReproReport
 
 
@@ -29,14 +30,15 @@ def repro(
     message: str | None = None,
     executor: str | None = None,
     scheduler: str | None = None,
-    on_event: Callable[[str], None] | None = None,
+    on_event: Callable[[ReproEvent], None] | None = None,
     on_output: Callable[[str, str], None] | None = None,
     project: Project | None = None,
 ) -> ReproReport:
     """Run the stale stages of pipeline.yaml (and what they need), `jobs` at a time.
     Raises StageFailedError naming the stages that failed; finished stages keep their
-    lock entries either way. `on_event` gets progress lines; `on_output` gets each line a
-    stage prints when several run at once (else they print straight to our stdout).
+    lock entries either way. `on_event` gets each `StageEvent` and `RunEvent` (in
+    `gitflowml.repro.events`) as it happens; `on_output` gets each line a stage prints
+    when several run at once (else they print straight to our stdout).
     `commit`: then commit the results (lock, pointers, `cache: false` outs, .gitignore)
     with `message` and attach the run records as a note; refused up front when unrelated
     files are staged."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from gitflowml import api
 from gitflowml.cli import render
 from gitflowml.cli.base import echo, project
+
+if TYPE_CHECKING:
+    from gitflowml.repro.events import ReproEvent
 
 
 @click.command()
@@ -85,8 +90,8 @@ def repro(
 ) -> None:
     """Run the stages whose code, data or params changed, in dependency order."""
 
-    def event(message: str) -> None:
-        echo(ctx, message)
+    def event(e: ReproEvent) -> None:
+        echo(ctx, render.event(e))
 
     def output(stage: str, line: str) -> None:
         click.echo(f"[{stage}] {line}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitflowml.api import InitResult, StatusReport
 from gitflowml.project import DOT_DIR
+from gitflowml.repro.events import RunEvent
 from gitflowml.storage.add import AddReport
 from gitflowml.storage.checkout import CheckoutReport
 
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
     from gitflowml.lineage.log import LogEntry
     from gitflowml.lineage.trace import Node
     from gitflowml.metrics import DataDiff, Row
+    from gitflowml.pipeline.plan import Reason
     from gitflowml.remote.needs import TransferReport
+    from gitflowml.repro.events import ReproEvent
     from gitflowml.repro.options import ReproReport
 
 UP_TO_DATE = "Pipeline is up to date."
@@ -64,7 +67,7 @@ def status(report: StatusReport) -> str:
         lines.append("Stages:")
         for stage in stale:
             lines.append(f"\t{stage.name}:")
-            lines.extend(f"\t\t{reason.describe()}" for reason in stage.reasons)
+            lines.extend(f"\t\t{reason_text(r)}" for r in stage.reasons)
         if frozen:
             lines.append(f"\tfrozen (never run by repro): {', '.join(frozen)}")
         lines.append("\n(use 'gitflowml repro' to bring them up to date)")
@@ -101,6 +104,40 @@ def status_json(report: StatusReport) -> str:
             data_row["detail"] = s.detail
         doc.setdefault(s.pointer_file, []).append(data_row)
     return json.dumps(doc, indent=2, sort_keys=True, default=str)
+
+
+def reason_text(reason: Reason) -> str:
+    """Why a stage is stale, in words."""
+    if reason.kind == "new":
+        return "never ran"
+    if reason.kind == "always":
+        return "always changed"
+    if reason.kind == "forced":
+        return "forced"
+    if reason.kind == "cmd":
+        return f"{reason.what} changed" if reason.what else "command changed"
+    change = "" if reason.old is None and reason.new is None else f": {reason.old} -> {reason.new}"
+    return f"{reason.kind} changed: {reason.what}{change}"
+
+
+def event(e: ReproEvent) -> str:
+    """A line for something a run tells as it goes."""
+    if isinstance(e, RunEvent):
+        if e.kind == "waiting":
+            return f"waiting for another gitflowml command (pid {e.detail}) to finish..."
+        if e.kind == "fetched":
+            return f"Fetched {e.count} objects from the remote"
+        return f"Starting Dask ({e.detail or f'a local cluster of {e.count} workers'})"
+    why = "; ".join(reason_text(r) for r in e.reasons)
+    if e.kind == "running":
+        return f"Running stage '{e.stage}': {why}"
+    if e.kind == "restored":
+        return f"Restored stage '{e.stage}' from the run-cache ({why})"
+    if e.kind == "up to date":
+        return f"Stage '{e.stage}' is up to date"
+    if e.kind == "failed":
+        return f"Stage '{e.stage}' failed: {e.message}"
+    return f"[{e.stage}] {e.message}"
 
 
 def repro(report: ReproReport) -> str:

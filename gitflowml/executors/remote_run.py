@@ -23,23 +23,24 @@ from gitflowml.storage.odb import local_odb
 from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
 from gitflowml.util import fsutil
 
-Event = Callable[[str], None]
+Output = Callable[[str, str], None]  # (stage, a line it printed)
 
 
 class RemoteRun:
     """The client side of `--executor dask`: inputs up to the remote, the stage to a
     worker, outs back into the cache and the workspace."""
 
-    def __init__(self, project: Project, scheduler: str | None, workers: int, say: Event) -> None:
+    def __init__(
+        self, project: Project, scheduler: str | None, workers: int, on_output: Output
+    ) -> None:
         from gitflowml.executors.dask import DaskExecutor  # dask: only for --executor dask
 
         self.project = project
         self.config = project.config.remote(None)
         self.remote = open_remote(self.config, project.root, 4 * project.jobs)
         self.odb = local_odb(project)
-        say(f"Starting Dask ({scheduler or f'a local cluster of {workers} workers'})")
         self.dask = DaskExecutor(self.config, scheduler, workers)
-        self.say = say
+        self.on_output = on_output
 
     def close(self) -> None:
         self.dask.close()
@@ -112,7 +113,7 @@ class RemoteRun:
                 "raise 'retries' or check the workers"
             ) from exc
         for line in result.get("output", []) if result["exit_code"] else []:
-            self.say(f"[{stage.name}] {line}")
+            self.on_output(stage.name, line)
         outs = [lockfile.Entry(p, oid, size, nfiles) for p, oid, size, nfiles in result["outs"]]
         if outs:
             tracked = [index.as_tracked(e) for e in outs]

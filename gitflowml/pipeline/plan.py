@@ -27,19 +27,6 @@ class Reason:
     old: Any = None
     new: Any = None
 
-    def describe(self) -> str:
-        if self.kind == "new":
-            return "never ran"
-        if self.kind == "always":
-            return "always changed"
-        if self.kind == "forced":
-            return "forced"
-        if self.kind == "cmd":
-            return f"{self.what} changed" if self.what else "command changed"
-        change = "" if self.old is None and self.new is None else f": {self.old} -> {self.new}"
-        noun = {"dep": "dep", "param": "param", "code": "code", "out": "out"}[self.kind]
-        return f"{noun} changed: {self.what}{change}"
-
 
 @dataclass(frozen=True, slots=True)
 class StageStatus:

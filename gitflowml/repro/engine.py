@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,15 +39,17 @@ from gitflowml.pipeline.codedeps import CodeAnalyzer
 from gitflowml.pipeline.graph import Graph
 from gitflowml.pipeline.model import Pipeline, Stage
 from gitflowml.project import Project
+from gitflowml.repro import outs as stage_outs
+from gitflowml.repro.events import Event, RunEvent, StageEvent
 from gitflowml.repro.judge import Judge, Verdict
-from gitflowml.repro.options import Event, ReproOptions, ReproReport, StageResult, select
+from gitflowml.repro.options import ReproOptions, ReproReport, StageResult, select
 from gitflowml.repro.schedule import Scheduler, Started
 from gitflowml.repro.settle import Settler
 from gitflowml.storage import ignore
 from gitflowml.storage.checkout import checkout_entries
 from gitflowml.storage.odb import Later, local_odb
 from gitflowml.storage.state import open_state
-from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
+from gitflowml.storage.workspace import Scanner
 
 if TYPE_CHECKING:
     from gitflowml.executors.remote_run import RemoteRun
@@ -64,14 +65,15 @@ def run(
     say = on_event or (lambda _msg: None)
     pipeline, graph = found
     index.refuse_added_outs(project, pipeline)
-    with repolock.hold(project.dot_dir, options.wait, say):
+    waiting = lambda pid: say(RunEvent("waiting", detail=pid))  # noqa: E731
+    with repolock.hold(project.dot_dir, options.wait, waiting):
         if options.pull:
             from gitflowml.remote import fetch  # the remote layer: only with --pull
 
             lock = lockfile.load_current(*index.lock_paths(project))
             chosen = [pipeline.stages[n] for n in select(pipeline, graph, options)]
             moved = fetch.prefetch_for_repro(project, chosen, lock)
-            say(f"Fetched {moved} objects from the remote")
+            say(RunEvent("fetched", moved))
         return _Run(project, pipeline, graph, options, say, on_output).go()
 
 
@@ -97,7 +99,14 @@ class _Run:
         if options.executor == "dask" and not options.dry:
             from gitflowml.executors.remote_run import RemoteRun  # dask and the remote layer
 
-            self.remote_run = RemoteRun(project, options.scheduler, max(1, options.jobs), say)
+            workers = max(1, options.jobs)
+            say(RunEvent("dask", workers, options.scheduler or ""))
+            self.remote_run = RemoteRun(
+                project,
+                options.scheduler,
+                workers,
+                lambda stage, line: say(StageEvent("output", stage, message=line)),
+            )
         self.report = ReproReport()
         self.results: dict[str, StageResult] = {}
         self.order = select(pipeline, graph, options)
@@ -185,8 +194,8 @@ class _Run:
             return False
         if self._restore(stage, verdict):
             return False
-        self.say(f"Running stage '{name}': {'; '.join(r.describe() for r in reasons)}")
-        self._prepare_outs(stage)
+        self.say(StageEvent("running", name, reasons))
+        stage_outs.prepare(self.project.root, stage, self.settler)
         self.pending[name] = reasons
         if self.remote_run is not None:  # inputs go up in this thread: the state is not shared
             try:
@@ -241,7 +250,7 @@ class _Run:
             remote = needs.remote_of(self.project, None, None)
             fetch.fetch_entries(self.project, remote, tracked, lenient=True)
         try:
-            self._prepare_outs(stage)
+            stage_outs.prepare(self.project.root, stage, self.settler)
             checkout_entries(self.project, tracked, True, self.scanner)
         except (ObjectMissingError, CheckoutError):
             return False  # objects gone (gc): run the stage instead
@@ -249,10 +258,7 @@ class _Run:
         self._record(stage, now, outs)
         self._run_record(stage, key, time.time_ns(), 0.0, 0, restored=True)
         self.settler.hand_over()
-        self.say(
-            f"Restored stage '{stage.name}' from the run-cache "
-            f"({'; '.join(r.describe() for r in reasons)})"
-        )
+        self.say(StageEvent("restored", stage.name, reasons))
         self._done(StageResult(stage.name, "restored", reasons))
         return True
 
@@ -300,16 +306,6 @@ class _Run:
         )
         self.settler.record(make)
 
-    def _prepare_outs(self, stage: Stage) -> None:
-        root = self.project.root
-        for out in stage.outs:
-            path = f"{root}/{out.path}"
-            if not out.persist:
-                self.settler.discard(path)
-            parent = os.path.dirname(path)
-            if not os.path.isdir(parent):  # a stat: cheaper than mkdir's FileExistsError
-                os.makedirs(parent, exist_ok=True)
-
     def _env(self, stage: Stage) -> dict[str, str]:
         return {**self.base_env, **dict(stage.env)} if stage.env else self.base_env
 
@@ -327,7 +323,8 @@ class _Run:
                 StageResult(name, "failed", reasons, outcome.attempts, outcome.duration_s, why)
             )
             return False
-        committed = self._commit_outs(stage)
+        now = self.remote_run is not None
+        committed = stage_outs.store(self.project.root, stage, self.storer, self.odb, now)
         if isinstance(committed, str):
             self._done(
                 StageResult(
@@ -340,41 +337,17 @@ class _Run:
                 )
             )
             return False
-        outs, later = committed
-        self._record(stage, verdict.now, outs, later)
+        entries, later = committed
+        self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
+        self._record(stage, verdict.now, entries, later)
         started_ns = time.time_ns() - int(outcome.duration_s * 1e9)
         key = verdict.run_key or runcache.key(stage, verdict.now)
         self._run_record(stage, key, started_ns, outcome.duration_s, outcome.attempts, False)
         if self.options.run_cache and runcache.usable(stage):
-            self.settler.later(runcache.put, self.project.cache_dir, key, outs)
+            self.settler.later(runcache.put, self.project.cache_dir, key, entries)
         self.settler.hand_over()
         self._done(StageResult(name, "ran", reasons, outcome.attempts, outcome.duration_s))
         return True
-
-    def _commit_outs(self, stage: Stage) -> tuple[tuple[lockfile.Entry, ...], Later | None] | str:
-        """Hash the outs; large files are stored now, small ones are returned for
-        `_settle` (on Dask, everything is in the cache already: the next stage uploads
-        from it). The path of an out that is not there, if one is not."""
-        entries = []
-        later: Later | None = [] if self.remote_run is None else None
-        # every out is stored, cache: false ones too (they are small, and the run-cache
-        # restores them); only cached outs are gitignored, the others stay in git
-        infos = self.storer.scan_many([self.project.root / o.path for o in stage.outs], later=later)
-        paths = (o.path for o, info in zip(stage.outs, infos, strict=True) if info is None)
-        absent = next(paths, None)
-        if absent is not None:
-            return absent
-        for out, info in zip(stage.outs, infos, strict=True):
-            if isinstance(info, DirInfo):
-                self.odb.add_manifest(info.files, later)
-                entries.append(
-                    lockfile.Entry(out.path, info.oid, info.files.size, info.files.nfiles)
-                )
-            elif isinstance(info, FileInfo):
-                entries.append(lockfile.Entry(out.path, info.oid, info.size))
-            if out.cache:
-                self.to_ignore.append(self.project.root / out.path)
-        return tuple(entries), later
 
     def not_run(self, name: str, message: str) -> None:
         self._done(StageResult(name, "not run", message=message))
@@ -392,6 +365,6 @@ class _Run:
         if result.outcome not in ("up to date", "frozen"):
             quick.spoil()  # stage output went straight to the terminal; nothing to replay
         if result.outcome == "up to date":
-            self.say(f"Stage '{result.name}' is up to date")
+            self.say(StageEvent("up to date", result.name))
         elif result.outcome == "failed":
-            self.say(f"Stage '{result.name}' failed: {result.message}")
+            self.say(StageEvent("failed", result.name, result.reasons, result.message))

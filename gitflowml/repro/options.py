@@ -3,7 +3,6 @@ events `render` words), and the choice of stages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,7 +12,6 @@ from gitflowml.pipeline.model import Pipeline
 from gitflowml.pipeline.plan import Reason
 
 Outcome = Literal["ran", "restored", "up to date", "failed", "not run", "frozen", "would run"]
-Event = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
