@@ -4,8 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gitflowml import __version__, entry
-from gitflowml.cli.main import main
+from gitflowml.cli.main import COMMANDS, main
 from tests.conftest import Repo, Run
 
 
@@ -129,3 +131,39 @@ def test_python_dash_m_and_the_console_script_use_run() -> None:
     root = Path(__file__).resolve().parents[1]
     assert 'gitflowml = "gitflowml.entry:run"' in (root / "pyproject.toml").read_text()
     assert "raise SystemExit(run())" in (root / "gitflowml" / "__main__.py").read_text()
+
+
+def test_help_lists_every_command_but_the_hidden_one(run: Run) -> None:
+    listed = run("--help").stdout.split("Commands:", 1)[1]
+    names = {line.split()[0] for line in listed.splitlines() if line.strip()}
+    assert names == set(COMMANDS) - {"merge-driver"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [name]
+        for name in sorted(COMMANDS)
+        if name not in ("remote", "metrics", "params")  # groups: their subcommands below
+    ]
+    + [["remote", sub] for sub in ("add", "list", "remove", "modify")]
+    + [["metrics", "show"], ["metrics", "diff"], ["params", "diff"]],
+)
+def test_every_command_loads_and_answers_help(run: Run, args: list[str]) -> None:
+    """Each command's module is imported on demand (cli.main.COMMANDS): a wrong module or
+    attribute there, or a command that is not a click command, fails here."""
+    assert "Usage: " in run(*args, "--help").stdout
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    code = (
+        "import sys; from gitflowml.cli.main import main; main(['add', '--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith('gitflowml.cli.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "gitflowml.cli.data" in loaded
+    assert "gitflowml.cli.remote" not in loaded
+    assert "gitflowml.cli.pipeline" not in loaded
