@@ -400,7 +400,7 @@ def test_checkout_restores_stage_outs(chain: Repo, run: Run) -> None:
 
 def test_a_dvc_project_runs_unchanged(project: Repo, run: Run) -> None:
     """DVC's get-started layout: its dvc.yaml, renamed, with small scripts of the same shape."""
-    from tests.test_pipeline import DVC_YAML
+    from tests.pipeline.test_pipeline import DVC_YAML
 
     script = "import json, os, sys\n{body}\n"
     project.gen(
