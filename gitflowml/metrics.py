@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitflowml import index
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import params as params_mod
 from gitflowml.pipeline.model import PIPELINE_FILE
@@ -157,8 +158,6 @@ def metrics_diff(
 def params_at(project: Project, revision: Revision, all_keys: bool) -> Values:
     """The params the workspace's pipeline tracks (every key of their files with
     `all_keys`), with their values at `revision`."""
-    from gitflowml import index
-
     found = index.load(project)
     if found is None:
         raise PipelineError(f"there is no {PIPELINE_FILE} here, so no params to compare")

@@ -295,9 +295,8 @@ def _save(rec: _Recording) -> None:
         "git": rec.git,
         "stdout": "".join(rec.stdout),
     }
+    from gitflowml.util import fsutil  # after a command ran: loaded by then, not for answers
+
     path = _memo_path(root, material)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        marshal.dump(memo, f)
-    os.replace(tmp, path)
+    fsutil.atomic_write_bytes(path, marshal.dumps(memo))

@@ -15,7 +15,9 @@ from gitflowml.storage.add import AddReport
 from gitflowml.storage.checkout import CheckoutReport
 from gitflowml.storage.status import DataStatus
 
-if TYPE_CHECKING:  # the pipeline modules load only when there is a pipeline
+# The core is imported inside each function, so that a command loads only the layers it
+# uses: importing all of them costs about 50 ms, more than a no-op command takes.
+if TYPE_CHECKING:
     from gitflowml.pipeline.plan import StageStatus
 
 

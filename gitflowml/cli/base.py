@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 import click
 
-if TYPE_CHECKING:
-    from gitflowml.project import Project
+from gitflowml.project import Project
 
 
 @dataclass(slots=True)
 class Options:
     verbose: bool = False
     quiet: bool = False
-    _project: Any = field(default=None)
+    _project: Project | None = field(default=None)
 
     def project(self) -> Project:
         if self._project is None:
-            from gitflowml.project import Project
-
             self._project = Project.find()
-        return self._project  # type: ignore[no-any-return]
+        return self._project
 
 
 def options(ctx: click.Context) -> Options:

@@ -3,11 +3,15 @@ merge-driver."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from gitflowml import api
 from gitflowml.cli import render
 from gitflowml.cli.base import echo, project
+from gitflowml.errors import PathError, RemoteError
+from gitflowml.pipeline import lockfile
 from gitflowml.storage import pointer
 
 
@@ -17,8 +21,6 @@ from gitflowml.storage import pointer
 @click.pass_context
 def check_large_files(ctx: click.Context, files: tuple[str, ...], max_kb: int) -> None:
     """Fail on staged files (or FILES) over --max-kb KiB that git would store."""
-    from gitflowml.errors import PathError
-
     found = api.check_large_files(files, max_kb, project=project(ctx))
     if found:
         shown = ", ".join(f"{p} ({render.human_size(s)})" for p, s in found)
@@ -34,8 +36,6 @@ def check_large_files(ctx: click.Context, files: tuple[str, ...], max_kb: int) -
 @click.pass_context
 def check_pushed(ctx: click.Context, remote_name: str | None) -> None:
     """Fail when data the workspace uses is not on the remote (the pre-push hook)."""
-    from gitflowml.errors import RemoteError
-
     missing = api.unpushed(remote_name, project=project(ctx))
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
@@ -71,10 +71,6 @@ def import_dvc(ctx: click.Context) -> None:
 @click.argument("theirs", type=click.Path(dir_okay=False))
 def merge_driver(base: str, ours: str, theirs: str) -> None:
     """git merge driver for pipeline.lock: `gitflowml merge-driver %O %A %B`."""
-    from pathlib import Path
-
-    from gitflowml.pipeline import lockfile
-
     dropped = lockfile.merge_files(Path(base), Path(ours), Path(theirs))
     for name in dropped:
         click.echo(

@@ -10,6 +10,7 @@ import click
 from gitflowml import api
 from gitflowml.cli import render
 from gitflowml.cli.base import echo, project
+from gitflowml.errors import ConfigError
 
 
 # -- remotes -------------------------------------------------------------------------------------
@@ -166,8 +167,6 @@ def gc(
     force: bool,
 ) -> None:
     """Delete cached objects that the chosen scope does not use."""
-    from gitflowml.errors import ConfigError
-
     if not (workspace or all_branches or all_commits):
         raise ConfigError(
             "say what to keep: -w (the workspace), -a (every branch) or --all-commits"
