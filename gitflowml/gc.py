@@ -18,7 +18,7 @@ from gitflowml import repolock
 from gitflowml.index import Scope, scope_entries
 from gitflowml.pipeline import runcache
 from gitflowml.project import Project
-from gitflowml.remote.needs import files_of, remote_of, top_needs
+from gitflowml.remote.needs import TransferOptions, files_of, remote_of, top_needs
 from gitflowml.storage import layout
 from gitflowml.storage.layout import object_key, run_key
 from gitflowml.storage.odb import local_odb
@@ -37,18 +37,15 @@ class GcReport:
 
 def gc(
     project: Project,
-    *,
-    all_branches: bool = False,
-    all_commits: bool = False,
-    cloud: bool = False,
-    remote: str | None = None,
+    scope: Scope,
+    cloud: TransferOptions | None = None,
     dry: bool = False,
-    jobs: int | None = None,
 ) -> GcReport:
+    """Keep what `scope` uses; with `cloud`, clean that remote too."""
     report = GcReport(dry=dry)
-    with repolock.hold(project.dot_dir, 0, lambda _message: None):
+    with repolock.hold(project.dot_dir, 0, lambda _pid: None):
         odb = local_odb(project)
-        tops = top_needs(scope_entries(project, Scope((), all_branches, all_commits), moving=False))
+        tops = top_needs(scope_entries(project, scope, moving=False))
         keep = set(tops)
         present_tops = {k: n for k, n in tops.items() if not n.is_dir or odb.exists(n.oid, True)}
         keep.update(files_of(odb, present_tops))
@@ -59,7 +56,7 @@ def gc(
         runs = [k for k in runcache.keys(project.cache_dir) if not _run_is_kept(project, k, keep)]
         report.runs_removed = len(runs)
         if cloud:
-            target = remote_of(project, remote, jobs)
+            target = remote_of(project, cloud.remote, cloud.jobs)
             on_remote = target.list_all()
             # object keys only: run-cache entries go with `runs`, anything else stays
             cloud_doomed = [k for k in on_remote if layout.oid_of(k) is not None and k not in keep]

@@ -134,15 +134,8 @@ def gc(
     with `cloud`, from the remote too. `dry` only counts."""
     from gitflowml import gc as gc_mod
 
-    return gc_mod.gc(
-        _project(project),
-        all_branches=all_branches,
-        all_commits=all_commits,
-        cloud=cloud,
-        remote=remote,
-        dry=dry,
-        jobs=jobs,
-    )
+    scope, options = _transfer((), remote, jobs, all_branches, all_commits, None, False)
+    return gc_mod.gc(_project(project), scope, options if cloud else None, dry)
 
 
 def unpushed(remote: str | None = None, *, project: Project | None = None) -> list[str]:
