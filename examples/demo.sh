@@ -9,7 +9,15 @@ trap 'rm -rf "$work" "$elsewhere"' EXIT
 cd "$work"
 export GIT_CONFIG_GLOBAL="$work/.gitconfig" GIT_CONFIG_NOSYSTEM=1
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Show each command as it would be typed (an argument with spaces or quotes in quotes), then run it.
+step() {
+  local shown="" arg
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:=@%+,~-]+$ ]]; then shown+=" $arg"; else shown+=" '${arg//\'/\'\\\'\'}'"; fi
+  done
+  printf '\n\033[1m$%s\033[0m\n' "$shown"
+  "$@"
+}
 
 git init -q -b main
 git config user.name "Demo User"
@@ -51,7 +59,7 @@ step gitflowml add data/raw
 git add data/raw.gfml && git commit -qm "Track raw data v2"
 step gitflowml status
 
-echo; echo "# Go back to v1 of the data, as it was two commits ago:"
+echo; echo "# Go back to v1 of the data, as the commit before the last one has it:"
 step git checkout -q HEAD~1 -- data/raw.gfml
 step gitflowml checkout
 step head -2 data/raw/berlin/2025-01.csv

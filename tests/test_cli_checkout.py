@@ -32,7 +32,7 @@ def test_restores_deleted_data(project: Repo, run: Run) -> None:
     assert (project.root / "data" / "sub" / "b").read_text() == "b"
     assert os.access(project.root / "data" / "a", os.X_OK)
     assert (project.root / "m.bin").read_bytes() == b"\x00\x01"
-    assert run("status").stdout == "Pipeline is up to date.\n"
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
     assert "workspace matches" in run("checkout").stdout
 
 
@@ -182,7 +182,7 @@ def test_checkout_state_space(
         assert not target.is_symlink() or (ws == "link" and match)
         status = run("status").stdout
         if obj_cached:
-            assert status == "Pipeline is up to date.\n"
+            assert status == "No pipeline; data is up to date.\n"
         else:
             assert "not in cache: m.bin" in status
 
@@ -202,7 +202,7 @@ def test_each_link_type_round_trips(project: Repo, run: Run, cache_type: str) ->
         assert a.stat().st_nlink == 2
     if cache_type == "symlink":
         assert a.is_symlink()
-    assert run("status").stdout == "Pipeline is up to date.\n"
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
 
 
 def test_a_file_where_a_directory_was(project: Repo, run: Run) -> None:

@@ -38,6 +38,19 @@ def test_quiet_prints_nothing_on_success(project: Repo, run: Run) -> None:
     assert run("-q", "status").stdout == ""
 
 
+def test_repro_takes_quiet_and_verbose_after_the_command_too(project: Repo, run: Run) -> None:
+    project.gen({"pipeline.yaml": "stages:\n  s:\n    cmd: echo hi > o.txt\n    outs: [o.txt]\n"})
+    assert run("repro", "-q").stdout == ""  # as `gitflowml -q repro`, DVC's habit
+    assert (project.root / "o.txt").read_text() == "hi\n"
+    assert "up to date" in run("repro").stdout
+    project.gen({"pipeline.yaml": "stages:\n  s:\n    cmd: exit 3\n"})
+    plain = run("repro", code=1)
+    assert "Traceback" not in plain.stderr
+    loud = run("repro", "--verbose", code=1)
+    assert "Traceback" in loud.stderr
+    assert loud.stderr.rstrip().endswith(plain.stderr.strip().splitlines()[-1])
+
+
 def test_verbose_adds_the_traceback_only_on_request(project: Repo) -> None:
     def gitflowml(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -123,7 +136,7 @@ def test_the_process_exit_keeps_output_codes_and_exit_handlers(project: Repo) ->
     assert failed.stderr.count("\n") == 1
     assert leave("plain", "--frobnicate").returncode == 2
     waited = leave("thread", "status")
-    assert (waited.returncode, waited.stdout) == (0, "Pipeline is up to date.\n")
+    assert (waited.returncode, waited.stdout) == (0, "No pipeline; data is up to date.\n")
     assert marks.read_text() == "thread\nexit handler\nteardown\n"  # the usual exit
 
 

@@ -167,5 +167,34 @@ def test_pipeline_errors_are_one_line(pipe: Repo, run: Run) -> None:
 
 
 def test_no_pipeline(project: Repo, run: Run) -> None:
-    assert run("status").stdout == "Pipeline is up to date.\n"
+    """status says what is true, and agrees with dag and repro."""
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
+    assert json.loads(run("status", "--json").stdout) == {}
     assert "there is no pipeline.yaml" in run("dag", code=1).stderr
+    assert "there is no pipeline.yaml" in run("repro", code=1).stderr
+    project.gen({"d.csv": "1"})
+    run("add", "d.csv")
+    project.gen({"d.csv": "2"})
+    out = run("status").stdout
+    assert "modified:" in out
+    assert "up to date" not in out
+
+
+def test_dag_md_is_mermaid_in_a_code_block(pipe: Repo, run: Run) -> None:
+    mermaid = run("dag", "--format", "mermaid").stdout
+    assert run("dag", "--md").stdout == f"```mermaid\n{mermaid}```\n"
+
+
+def test_dag_outs_draws_outputs(pipe: Repo, run: Run) -> None:
+    width = len("data/prepared") + 2
+    assert run("dag", "--outs").stdout == (
+        "data/prepared\n"
+        f"{'model.pkl'.ljust(width)}<- data/prepared\n"
+        f"{'metrics.json'.ljust(width)}<- data/prepared\n"
+        f"{'report.md'.ljust(width)}<- metrics.json\n"
+    )
+    doc = json.loads(run("dag", "train", "--outs", "--format", "json").stdout)
+    assert doc == {
+        "nodes": ["data/prepared", "model.pkl", "metrics.json"],
+        "edges": [["data/prepared", "model.pkl"], ["data/prepared", "metrics.json"]],
+    }

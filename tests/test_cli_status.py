@@ -10,10 +10,10 @@ from tests.conftest import Repo, Run
 
 
 def test_up_to_date(project: Repo, run: Run) -> None:
-    assert run("status").stdout == "Pipeline is up to date.\n"
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
     project.gen({"data": {"a": "a"}, "m.bin": "m"})
     run("add", "data", "m.bin")
-    assert run("status").stdout == "Pipeline is up to date.\n"
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
     run("status", "--check")
     assert json.loads(run("status", "--json").stdout) == {}
 
@@ -69,7 +69,7 @@ def test_targets_limit_what_is_checked(project: Repo, run: Run) -> None:
     run("add", "a.bin", "b.bin")
     project.gen({"a.bin": "A"})
     assert "a.bin" in run("status", "a.bin").stdout
-    assert run("status", "b.bin.gfml").stdout == "Pipeline is up to date.\n"
+    assert run("status", "b.bin.gfml").stdout == "No pipeline; data is up to date.\n"
     assert "not tracked by gitflowml" in run("status", "nothing", code=1).stderr
 
 

@@ -108,7 +108,7 @@ def test_add_survives_sigkill_at_random_moments(project: Repo, run: Run) -> None
         assert pointer.load(project.root / "data.gfml").oid == expected
         assert _check_cache(dot / "cache") == 404  # 403 distinct files + the manifest
         assert (
-            "Pipeline is up to date."
+            "No pipeline; data is up to date."
             in subprocess.run(
                 [sys.executable, "-m", "gitflowml", "status"],
                 cwd=project.root,

@@ -179,8 +179,10 @@ def test_local_round_trip(tracked: Repo, run: Run, tmp_path: Path) -> None:
     run("init")
     result = run("pull")
     assert result.stdout.startswith("5 downloaded, 0 already in cache\n")
+    assert "restored data\n" in result.stdout  # as checkout says it, not git's "M"
+    assert "restored model.bin\n" in result.stdout
     _same_tree(tracked.root, clone.root, ["data", "model.bin"])
-    assert run("status").stdout == "Pipeline is up to date.\n"
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
     assert run("fetch").stdout == "0 downloaded, 5 already in cache\n"
 
 
@@ -383,7 +385,7 @@ def test_gc(tracked: Repo, run: Run, tmp_path: Path) -> None:
     assert run("gc", "-w", "--dry").stdout.startswith("Would delete: 1 objects")
     assert run("gc", "-w", "-f", "--cloud").stdout.startswith("Deleted 1 objects")
     assert (tracked.root / "model.bin").read_bytes() == old_model
-    assert run("status").stdout == "Pipeline is up to date.\n"
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
     tracked.git("checkout", "-q", "other")
     err = run("checkout", code=1).stderr
     assert "model.bin" in err
@@ -516,7 +518,7 @@ def test_pull_writes_absent_paths_from_the_fetched_bytes(
     (clone.root / "model.bin").unlink()
     assert run("pull").stdout.splitlines()[-1].endswith("model.bin")
     _same_tree(tracked.root, clone.root, ["data", "model.bin"])
-    assert run("status").stdout == "Pipeline is up to date.\n"
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
 
 
 def test_pull_keeps_the_configured_link_type(

@@ -31,6 +31,7 @@ class InitResult:
 class StatusReport:
     data: tuple[DataStatus, ...]
     stages: tuple[StageStatus, ...] = ()
+    pipeline: bool = True  # False: there is no pipeline.yaml, so only data was checked
 
     @property
     def clean(self) -> bool:
@@ -67,7 +68,7 @@ def status(targets: Sequence[str] = (), *, project: Project | None = None) -> St
     proj = _project(project)
     found = index.load(proj)
     if found is None:
-        return StatusReport(tuple(data_status.status(proj, targets)))
+        return StatusReport(tuple(data_status.status(proj, targets)), pipeline=False)
     stage_targets = [t for t in targets if index.is_stage_target(found[0], t)]
     data_targets = [t for t in targets if t not in stage_targets]
     stages, outs = (

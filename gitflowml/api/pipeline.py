@@ -88,8 +88,9 @@ class Dag:
     edges: tuple[tuple[str, str], ...]  # (upstream, downstream)
 
 
-def dag(target: str | None = None, *, project: Project | None = None) -> Dag:
-    """The stage graph of pipeline.yaml, or the part of it `target` needs."""
+def dag(target: str | None = None, *, outs: bool = False, project: Project | None = None) -> Dag:
+    """The stage graph of pipeline.yaml, or the part of it `target` needs; with `outs`, the
+    graph of the stages' outs instead (an edge: a stage reads an upstream stage's out)."""
     from gitflowml import index
     from gitflowml.errors import PipelineError
 
@@ -98,6 +99,9 @@ def dag(target: str | None = None, *, project: Project | None = None) -> Dag:
         raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
     loaded, g = found
     names = g.order(g.upstream_of(index.resolve_targets(loaded, [target])) if target else None)
+    if outs:
+        nodes, out_edges = g.outs_view(names)
+        return Dag(tuple(nodes), tuple(out_edges))
     chosen = set(names)
     edges = tuple(
         (u, n) for n in names for u in sorted(g.upstream[n], key=names.index) if u in chosen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import click
 
@@ -40,6 +41,30 @@ def fail(ctx: click.Context, message: str, code: int) -> None:
         traceback.print_exc()
     click.echo(f"error: {message}", err=True)
     ctx.exit(code)
+
+
+def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and param.name is not None:
+        setattr(options(ctx), param.name, True)
+
+
+def verbosity_options(f: Any) -> Any:
+    """`-q` and `-v` after the command too (`repro -q`), as DVC takes them: the same as
+    the global flags."""
+    for flag, name, text in (
+        ("-q", "quiet", "Print only errors."),
+        ("-v", "verbose", "Show tracebacks with errors."),
+    ):
+        f = click.option(
+            flag,
+            f"--{name}",
+            name,
+            is_flag=True,
+            expose_value=False,
+            callback=_set_flag,
+            help=text,
+        )(f)
+    return f
 
 
 def echo(ctx: click.Context, text: str) -> None:

@@ -8,7 +8,7 @@ import click
 
 from gitflowml import api
 from gitflowml.cli import render
-from gitflowml.cli.base import echo, project
+from gitflowml.cli.base import echo, project, verbosity_options
 
 if TYPE_CHECKING:
     from gitflowml.repro.events import ReproEvent
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Run stages even when an earlier identical run's outputs are cached.",
 )
+@verbosity_options
 @click.pass_context
 def repro(
     ctx: click.Context,
@@ -130,8 +131,13 @@ def repro(
     show_default=True,
     help="How to draw the graph.",
 )
+@click.option("--md", is_flag=True, help="Mermaid in a Markdown code block (for a pull request).")
+@click.option("--outs", is_flag=True, help="The graph of outputs instead of stages.")
 @click.pass_context
-def dag(ctx: click.Context, target: str | None, fmt: str) -> None:
+def dag(ctx: click.Context, target: str | None, fmt: str, md: bool, outs: bool) -> None:
     """Show the stage graph (or what TARGET needs)."""
-    graph = api.dag(target, project=project(ctx))
+    graph = api.dag(target, outs=outs, project=project(ctx))
+    if md:
+        click.echo(f"```mermaid\n{render.dag(graph.nodes, graph.edges, 'mermaid')}\n```")
+        return
     click.echo(render.dag(graph.nodes, graph.edges, fmt))

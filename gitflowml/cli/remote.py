@@ -144,7 +144,7 @@ def pull(
     report = _run_transfer(ctx, "pull", targets=targets, remote=remote_name, **kw)
     echo(ctx, render.transfer(report, "downloaded", "already in cache"))
     for path in report.checked_out:
-        echo(ctx, f"M\t{path}")
+        echo(ctx, f"restored {path}")
 
 
 @click.command()

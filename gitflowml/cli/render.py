@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gitflowml.repro.options import ReproReport
 
 UP_TO_DATE = "Pipeline is up to date."
+NO_PIPELINE = "No pipeline; data is up to date."
 
 
 def human_size(n: int) -> str:
@@ -60,6 +61,8 @@ def add(report: AddReport) -> str:
 def status(report: StatusReport) -> str:
     frozen = [s.name for s in report.stages if s.frozen]
     if report.clean:
+        if not report.pipeline:
+            return NO_PIPELINE
         return UP_TO_DATE + (f" (frozen: {', '.join(frozen)})" if frozen else "")
     lines: list[str] = []
     stale = [s for s in report.stages if s.stale]

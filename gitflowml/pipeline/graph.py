@@ -33,6 +33,23 @@ class Graph:
         """`names` and every stage they need, directly or not."""
         return _closure(names, self.upstream)
 
+    def outs_view(self, names: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+        """The graph of outs instead of stages (DVC's `dag --outs`): each out of `names`,
+        and an edge from an upstream stage's out to every out of a stage that reads it."""
+        nodes = [o.path for n in names for o in self.stages[n].outs]
+        chosen = set(names)
+        edges: dict[tuple[str, str], None] = {}
+        for name in names:
+            stage = self.stages[name]
+            for up in (u for u in names if u in self.upstream[name] and u in chosen):
+                read = [
+                    o.path
+                    for o in self.stages[up].outs
+                    if any(_overlap(d, o.path) for d in stage.deps)
+                ]
+                edges.update(((a, b.path), None) for a in read for b in stage.outs)
+        return nodes, list(edges)
+
     def order(self, names: Iterable[str] | None = None) -> list[str]:
         """A topological order of `names` (default: all), ties in pipeline file order."""
         chosen = set(self.stages if names is None else names)
@@ -47,6 +64,10 @@ class Graph:
             out.extend(ready)
             sorter.done(*ready)
         return out
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
 def _closure(start: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
