@@ -186,8 +186,10 @@ def oid_at(root: Path, commit: str, path: str) -> str | None:
     return pointer_oid_at(root, commit, path)
 
 
-def scope_entries(project: Project, scope: Scope, moving: bool) -> list[Tracked]:
-    entries = workspace_entries(project, scope.targets, moving)
+def scope_entries(
+    project: Project, scope: Scope, moving: bool, found: Loaded | None = None
+) -> list[Tracked]:
+    entries = workspace_entries(project, scope.targets, moving, found)
     if scope.history:
         revs = scm.revisions(project.root, scope.all_branches, scope.all_commits)
         entries += entries_at(project.root, revs)

@@ -47,10 +47,14 @@ def fetch(project: Project, scope: Scope, options: TransferOptions) -> TransferR
 
 
 def _fetch(
-    project: Project, scope: Scope, options: TransferOptions, placing: Placing | None
+    project: Project,
+    scope: Scope,
+    options: TransferOptions,
+    placing: Placing | None,
+    found: index.Loaded | None = None,
 ) -> TransferReport:
     source = remote_of(project, options.remote, options.jobs)
-    entries = index.scope_entries(project, scope, moving=True)
+    entries = index.scope_entries(project, scope, moving=True, found=found)
     report = fetch_entries(project, source, entries, options.on_progress, placing=placing)
     report.runs = fetch_runs(project, source)
     if options.notes and scm.has_remote(project.root, "origin"):
@@ -218,11 +222,11 @@ def pull(
     force: bool = False,
 ) -> TransferReport:
     found = index.load(project)  # once, for the fetch and the checkout
-    fresh = index.workspace_entries(project, scope.targets, moving=True, found=found)
     placing = None
     if local_odb(project).copies_to(project.root, project.config.cache_types):
+        fresh = index.workspace_entries(project, scope.targets, moving=True, found=found)
         placing = Placing([e for e in fresh if not os.path.lexists(project.abspath(e.target))])
-    report = _fetch(project, scope, options, placing)
+    report = _fetch(project, scope, options, placing, found)
     placed = placing.complete() if placing is not None else []
     skip = set(placed)
     wanted = index.workspace_entries(project, scope.targets, found=found)

@@ -65,7 +65,10 @@ def run(
     say = on_event or (lambda _msg: None)
     pipeline, graph = found
     index.refuse_added_outs(project, pipeline)
-    waiting = lambda pid: say(RunEvent("waiting", detail=pid))  # noqa: E731
+
+    def waiting(pid: str) -> None:
+        say(RunEvent("waiting", detail=pid))
+
     with repolock.hold(project.dot_dir, options.wait, waiting):
         if options.pull:
             from gitflowml.remote import fetch  # the remote layer: only with --pull
@@ -245,7 +248,7 @@ class _Run:
             return False
         tracked = [index.as_tracked(e) for e in outs]
         if self.options.pull:  # the entry came from the remote: so may its objects
-            from gitflowml.remote import fetch, needs
+            from gitflowml.remote import fetch, needs  # the remote layer: only with --pull
 
             remote = needs.remote_of(self.project, None, None)
             fetch.fetch_entries(self.project, remote, tracked, lenient=True)

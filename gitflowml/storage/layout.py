@@ -21,11 +21,16 @@ def object_key(oid: str, is_dir: bool = False) -> str:
     return f"{oid[:2]}/{oid[2:]}{DIR_SUFFIX if is_dir else ''}"
 
 
-def checked_key(oid: str, is_dir: bool = False) -> str:
-    """`object_key`, for an id that came from outside (a pointer file, a lock, a remote):
-    anything but 32 lowercase hex digits is refused before it becomes a path."""
+def check(oid: str) -> None:
+    """Refuse an id that came from outside (a pointer file, a lock, a remote) unless it is
+    32 lowercase hex digits, before it becomes a path."""
     if not is_oid(oid):
         raise InvalidOidError(f"{oid!r} is not a gitflowml object id (32 lowercase hex digits)")
+
+
+def checked_key(oid: str, is_dir: bool = False) -> str:
+    """`object_key` of a `check`ed id."""
+    check(oid)
     return object_key(oid, is_dir)
 
 

@@ -205,8 +205,8 @@ class LocalOdb:
         """Which of `oids` (file objects) are not in `odb`: one listing per fan-out directory."""
         by_fan: dict[str, set[str]] = {}
         for oid in oids:
+            layout.check(oid)
             fan, rest = layout.split(oid)
-            layout.checked_key(oid)
             by_fan.setdefault(fan, set()).add(rest)
         missing: set[str] = set()
         for fan, rests in by_fan.items():
