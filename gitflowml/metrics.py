@@ -24,6 +24,8 @@ from gitflowml.pipeline import params as params_mod
 from gitflowml.pipeline.model import PIPELINE_FILE
 from gitflowml.project import Project
 from gitflowml.revision import Revision
+from gitflowml.storage import hashing
+from gitflowml.storage.tracked import is_under
 from gitflowml.util import yamlio
 
 Values = dict[str, dict[str, Any]]  # file -> flattened key -> value
@@ -94,27 +96,22 @@ def _scalar(value: str | None) -> Any:
 
 
 def declared_metrics(revision: Revision) -> list[str]:
-    """The metrics files pipeline.yaml declares at that revision (literal paths only)."""
-    data = revision.read(PIPELINE_FILE)
-    if data is None:
+    """The metrics files the pipeline declares at that revision: every stage's `metrics`
+    (foreach and matrix expanded) and the top-level `metrics` list. A revision from before
+    the switch is read through its dvc.yaml."""
+    found = revision.pipeline()
+    if found is None:
         return []
+    name, loaded = found
+    paths = {o.path for s in loaded.stages.values() for o in s.outs if o.kind == "metric"}
+    data = revision.read(name) or b""
     try:
         doc = yamlio.loads(data.decode("utf-8", "replace"))
     except yamlio.YamlError:
-        return []
-    if not isinstance(doc, dict):
-        return []
-    found: list[str] = []
-    for entry in doc.get("metrics") or []:
-        found.extend(_paths(entry, ""))
-    for stage in (doc.get("stages") or {}).values():
-        if not isinstance(stage, dict):
-            continue
-        body = stage.get("do", stage)
-        wdir = str(body.get("wdir", ".") if isinstance(body, dict) else ".")
-        for entry in (body.get("metrics") or []) if isinstance(body, dict) else []:
-            found.extend(_paths(entry, wdir))
-    return sorted({p for p in found if "${" not in p})
+        doc = None
+    for entry in (doc.get("metrics") or []) if isinstance(doc, dict) else []:
+        paths.update(_paths(entry, ""))
+    return sorted(p for p in paths if "${" not in p)
 
 
 def _paths(entry: Any, wdir: str) -> list[str]:
@@ -190,24 +187,49 @@ class DataDiff:
     deleted: tuple[str, ...]
 
 
-def data_diff(project: Project, a: str | None, b: str | None) -> DataDiff:
+def data_diff(project: Project, a: str | None, b: str | None, git_stored: bool = True) -> DataDiff:
     """Data paths (files inside tracked directories too) added, modified or deleted from
-    revision `a` (default HEAD) to `b` (default the workspace's pointers and lock)."""
+    revision `a` (default HEAD) to `b` (default the workspace's pointers and lock). A
+    revision from before the switch has DVC's md5 hashes: a file hashed one way on one side
+    and the other way on the other is compared by its content. Without `git_stored`, outs
+    that git stores (`cache: false`) are left to git, as `dvc diff` leaves them."""
     ra, rb = Revision(project, a or "HEAD"), Revision(project, b)
-    old, new = _files(ra), _files(rb)
+    old, new = _files(ra, git_stored), _files(rb, git_stored)
     return DataDiff(
         tuple(sorted(set(new) - set(old))),
-        tuple(sorted(p for p in set(old) & set(new) if old[p] != new[p])),
+        tuple(sorted(p for p in set(old) & set(new) if not _same(p, ra, old[p], rb, new[p]))),
         tuple(sorted(set(old) - set(new))),
     )
 
 
-def _files(revision: Revision) -> dict[str, str]:
+def _same(path: str, ra: Revision, a: str, rb: Revision, b: str) -> bool:
+    if a == b or a.startswith(_MD5) == b.startswith(_MD5):
+        return a == b
+    ours = b if a.startswith(_MD5) else a
+    return hashing.hash_bytes((ra if a.startswith(_MD5) else rb).read(path) or b"") == ours
+
+
+_MD5 = "md5:"  # an oid from DVC's files
+
+
+def _files(revision: Revision, git_stored: bool) -> dict[str, str]:
     out: dict[str, str] = {}
-    for path, (oid, is_dir) in revision.tracked().items():
+    tops = revision.tracked()
+    in_git = set() if git_stored else set(revision.in_git([*tops, *revision.dvc_tracked()]))
+    for path, (oid, is_dir) in tops.items():
+        if path in in_git:
+            continue
         if not is_dir:
             out[path] = oid
             continue
         for row in revision.manifest(oid, path).entries:
             out[f"{path}/{row.relpath}"] = row.oid
+    for path, entry in revision.dvc_tracked().items():
+        if path in tops or path in in_git or any(is_under(path, top) for top in tops):
+            continue  # converted: gitflowml's entry answers; or git's to diff
+        if not entry.is_dir:
+            out[path] = _MD5 + entry.md5
+            continue
+        for rel, md5 in revision.dvc_listing(entry):
+            out[f"{path}/{rel}"] = _MD5 + md5
     return out

@@ -11,22 +11,28 @@ from a cache or remote are verified against their hash.
 from __future__ import annotations
 
 import posixpath
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gitflowml import index, scm
 from gitflowml.errors import (
     ConfigError,
+    GitflowmlError,
     ObjectCorruptError,
     ObjectMissingError,
     PathError,
     RemoteError,
 )
-from gitflowml.pipeline import lockfile
+from gitflowml.pipeline import loader, lockfile
+from gitflowml.pipeline.model import PIPELINE_FILE, Pipeline
+from gitflowml.pipeline.params import DEFAULT_PARAMS
 from gitflowml.project import Project
 from gitflowml.remote.fs import open_remote
-from gitflowml.storage import hashing
+from gitflowml.storage import dvc, hashing
 from gitflowml.storage.layout import object_key
 from gitflowml.storage.odb import local_odb
+from gitflowml.util import yamlio
 
 WORKSPACE = "workspace"
 
@@ -38,6 +44,8 @@ class Revision:
     remote: str | None = None
     commit: str | None = field(init=False, default=None)
     _lock: lockfile.Lock | None = field(init=False, default=None)
+    _dvc: dict[str, dvc.Locked] | None = field(init=False, default=None)
+    _dvc_readers: list[dvc.Reader] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.rev in (None, WORKSPACE):
@@ -90,7 +98,10 @@ class Revision:
         if data is not None:
             return data
         oid = self._object_for(path)
-        return None if oid is None else self._object(oid, path)
+        if oid is not None:
+            return self._object(oid, path)
+        md5 = self._dvc_md5_for(path)
+        return None if md5 is None else self._dvc_object(md5, path)
 
     def _object_for(self, path: str) -> str | None:
         tracked = self.tracked()
@@ -108,6 +119,109 @@ class Revision:
                         return row.oid
                 return None
         return None
+
+    def pipeline(self) -> tuple[str, Pipeline] | None:
+        """The pipeline at this revision, expanded (foreach, matrix, ${}), with the name of
+        its file: pipeline.yaml, or before the switch dvc.yaml. None when there is none, or
+        it does not load there."""
+        for name in (PIPELINE_FILE, dvc.DVC_YAML):
+            data = self._git_file(name)
+            if data is not None:
+                break
+        else:
+            return None
+        try:
+            doc = yamlio.loads(data.decode("utf-8", "replace"))
+        except yamlio.YamlError:
+            return None
+        wanted = [DEFAULT_PARAMS]  # the files ${} reads: params.yaml and the `vars` files
+        if isinstance(doc, dict) and isinstance(doc.get("vars"), list):
+            wanted += [v.partition(":")[0] for v in doc["vars"] if isinstance(v, str)]
+        with tempfile.TemporaryDirectory(prefix="gitflowml-rev-") as tmp:
+            base = Path(tmp)
+            (base / PIPELINE_FILE).write_bytes(data)
+            for file in wanted:
+                content = self._git_file(posixpath.normpath(file))
+                if (
+                    content is not None
+                    and ".." not in Path(file).parts
+                    and not Path(file).is_absolute()
+                ):
+                    (base / file).parent.mkdir(parents=True, exist_ok=True)
+                    (base / file).write_bytes(content)
+            try:
+                return name, loader.load(base / PIPELINE_FILE, base)
+            except GitflowmlError:
+                return None
+
+    # -- revisions from before the switch: what DVC tracked ---------------------------------
+    def dvc_tracked(self) -> dict[str, dvc.Locked]:
+        """Paths DVC tracked here: the outs of its dvc.lock and its .dvc files."""
+        if self._dvc is None:
+            root = self.project.root
+            if self.commit is None:
+                names = [dvc.DVC_LOCK, *scm.files_matching(root, dvc.SUFFIX)]
+                found = [(n, data) for n in names if (data := self._git_file(n)) is not None]
+            else:
+                wanted = lambda p: p == dvc.DVC_LOCK or p.endswith(dvc.SUFFIX)  # noqa: E731
+                found = [(p, b) for _, p, b in scm.files_at(root, [self.commit], wanted)]
+            self._dvc = {}
+            for name, data in found:
+                try:
+                    text = data.decode("utf-8", "replace")
+                    if name == dvc.DVC_LOCK:
+                        entries = [e for s in dvc.load_lock(text).values() for e in s.outs]
+                    else:
+                        entries = dvc.load_pointer(text, name)
+                except dvc.DvcFormatError:
+                    continue  # not DVC's, or broken there: nothing to read from it
+                self._dvc.update((e.path, e) for e in entries)
+        return self._dvc
+
+    def in_git(self, paths: list[str]) -> list[str]:
+        """Which of `paths` git stores at this revision."""
+        if not paths:
+            return []
+        if self.commit is None:
+            return scm.tracked(self.project.root, paths)
+        wanted = set(paths)
+        return [
+            p for _, p, _ in scm.files_at(self.project.root, [self.commit], wanted.__contains__)
+        ]
+
+    def dvc_listing(self, entry: dvc.Locked) -> list[tuple[str, str]]:
+        """(relpath, md5) of the files of a directory DVC tracked."""
+        rows = dvc.parse_listing(self._dvc_object(entry.md5, entry.path), entry.path)
+        if dvc.listing_md5(rows) != entry.md5:
+            raise ObjectCorruptError(
+                f"DVC's listing of {entry.path} ({entry.md5}) is corrupt; fetch it again with DVC"
+            )
+        return rows
+
+    def _dvc_md5_for(self, path: str) -> str | None:
+        tracked = self.dvc_tracked()
+        if path in tracked:
+            if tracked[path].is_dir:
+                raise PathError(f"{path} is a directory; name a file inside it")
+            return tracked[path].md5
+        for top, entry in tracked.items():
+            if entry.is_dir and path.startswith(top + "/"):
+                rel = path[len(top) + 1 :]
+                return dict(self.dvc_listing(entry)).get(rel)
+        return None
+
+    def _dvc_object(self, md5: str, path: str) -> bytes:
+        if self._dvc_readers is None:
+            from gitflowml.remote import dvcread  # DVC's remotes: only for DVC's history
+
+            self._dvc_readers = dvcread.readers(self.project.root)
+        data = dvc.fetch_object(md5, self._dvc_readers)
+        if data is None:
+            raise ObjectMissingError(
+                f"{path} at {self.label} is in DVC's storage only, and neither .dvc/cache "
+                "nor DVC's remote has it; run 'dvc fetch' for that revision"
+            )
+        return data
 
     def manifest(self, oid: str, path: str) -> hashing.Manifest:
         return hashing.Manifest.from_bytes(self._object(oid, path, is_dir=True))

@@ -143,6 +143,17 @@ def _checked(root: Path, args: list[str], data: bytes | None = None) -> str:
     return proc.stdout.decode("utf-8", "surrogateescape")
 
 
+def ignored(root: Path, relpaths: Sequence[str]) -> list[str]:
+    """Which of `relpaths` git ignores (and does not track): what `git add` would skip."""
+    if not relpaths:
+        return []
+    proc = _run(root, ["check-ignore", "-z", "--stdin"], "\0".join(relpaths).encode() + b"\0")
+    if proc.returncode not in (0, 1):
+        return []  # not a git repository: nothing is ignored by git
+    found = set(proc.stdout.decode("utf-8", "surrogateescape").split("\0"))
+    return [p for p in relpaths if p in found]
+
+
 def rev_parse(root: Path, rev: str) -> str | None:
     proc = _run(root, ["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"])
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
@@ -273,6 +284,12 @@ def fetch_notes(root: Path, remote: str, ref: str) -> bool:
 def branches(root: Path) -> list[str]:
     text = _checked(root, ["for-each-ref", "--format=%(refname:short)", "refs/heads"])
     return [b for b in text.split() if b]
+
+
+def current_branch(root: Path) -> str | None:
+    """The branch HEAD is on; None when it is detached (or there is no commit yet)."""
+    name = _git(root, ["symbolic-ref", "-q", "--short", "HEAD"]).strip()
+    return name or None
 
 
 def set_config(root: Path, key: str, value: str) -> bool:

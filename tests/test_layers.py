@@ -42,7 +42,10 @@ OWNERS: dict[str, set[str]] = {
     "pipeline.yaml": {"gitflowml.pipeline.model"},
     "pipeline.lock": {"gitflowml.pipeline.lockfile"},
     ".gfml": {"gitflowml.storage.pointer"},
-    ".dir": {"gitflowml.storage.layout"},
+    ".dir": {"gitflowml.storage.layout", "gitflowml.storage.dvc"},  # ours, and DVC's
+    "dvc.lock": {"gitflowml.storage.dvc"},
+    "dvc.yaml": {"gitflowml.storage.dvc"},
+    ".dvc": {"gitflowml.storage.dvc"},
     "runs": {"gitflowml.storage.layout", "gitflowml.lineage.store"},
     "refs/notes/gitflowml": {"gitflowml.lineage.notes"},
     "state.db": {"gitflowml.project"},

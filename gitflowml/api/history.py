@@ -85,9 +85,12 @@ def metrics_show(
     revs: Sequence[str | None] = (None,),
     *,
     all_branches: bool = False,
+    hide_same_workspace: bool = False,
     project: Project | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Metrics at each revision (None: the workspace): {rev: {file: {metric: value}}}."""
+    """Metrics at each revision (None: the workspace): {rev: {file: {metric: value}}}.
+    With `all_branches` and `hide_same_workspace`, the workspace is left out when it holds
+    what the current branch does (as DVC's `metrics show -a`)."""
     from gitflowml import metrics, revision
 
     proj = _project(project)
@@ -98,6 +101,10 @@ def metrics_show(
     for rev in dict.fromkeys(chosen):
         at = revision.Revision(proj, rev)
         out[at.label] = metrics.show(at, [proj.relpath(p) for p in paths])
+    current = scm.current_branch(proj.root)
+    same = current in out and out.get(revision.WORKSPACE) == out[current]
+    if all_branches and hide_same_workspace and same:
+        out.pop(revision.WORKSPACE)
     return out
 
 
@@ -131,12 +138,19 @@ def params_diff(
     return metrics.params_diff(_project(project), a, b, all_rows)
 
 
-def diff(a: str | None = None, b: str | None = None, *, project: Project | None = None) -> DataDiff:
+def diff(
+    a: str | None = None,
+    b: str | None = None,
+    *,
+    git_stored: bool = True,
+    project: Project | None = None,
+) -> DataDiff:
     """Data paths added, modified or deleted from `a` (default HEAD) to `b` (default the
-    workspace), files inside tracked directories included."""
+    workspace), files inside tracked directories included; without `git_stored`, not the
+    outs git stores (`cache: false`), as `dvc diff`."""
     from gitflowml import metrics
 
-    return metrics.data_diff(_project(project), a, b)
+    return metrics.data_diff(_project(project), a, b, git_stored)
 
 
 def log(

@@ -12,7 +12,6 @@ from gitflowml.cli import render
 from gitflowml.cli.base import echo, project
 from gitflowml.errors import PathError, RemoteError
 from gitflowml.pipeline import lockfile
-from gitflowml.storage import pointer
 
 
 @click.command("check-large-files")
@@ -48,21 +47,25 @@ def check_pushed(ctx: click.Context, remote_name: str | None) -> None:
 @click.command("import-dvc")
 @click.pass_context
 def import_dvc(ctx: click.Context) -> None:
-    """Convert dvc.yaml, *.dvc files and .dvc/config remotes into gitflowml's files."""
+    """Convert a DVC project in place, without rerunning anything.
+
+    \b
+    dvc.yaml     -> pipeline.yaml (metrics and plots DVC caches get an explicit
+                    cache: true); an existing pipeline.yaml is kept
+    dvc.lock     -> pipeline.lock, for each stage whose command, deps, params and outs
+                    match it (DVC's md5 of the workspace); the others stay stale, with
+                    the reason, and 'gitflowml repro' runs them
+    *.dvc        -> *.gfml pointers
+    .dvc/config  -> gitflowml remotes, at DVC's URL + /gitflowml (credentials from
+                    .dvc/config.local go to .gitflowml/config.local.yaml)
+
+    Outputs and data missing from the workspace are restored from .dvc/cache or DVC's
+    remote. dvc.yaml, dvc.lock, .dvc/ and DVC's remote are only read, so DVC keeps
+    working until you remove them. Running it again converts only what is new.
+    """
     report = api.import_dvc(project=project(ctx))
-    if report.pipeline:
-        echo(ctx, report.pipeline)
-    for path in report.added:
-        echo(ctx, f"tracked {path} (hashed again) -> {path}{pointer.SUFFIX}")
-    for path in report.unchanged:
-        echo(ctx, f"{path}: converted before")
-    for name in report.remotes:
-        echo(ctx, f"remote '{name}' converted")
-    for path in report.absent:
-        echo(ctx, f"{path}: not in the workspace, not converted (run 'dvc pull' first)")
-    for what in report.skipped:
-        echo(ctx, f"skipped: {what}")
-    echo(ctx, "dvc.lock is not used: run 'gitflowml repro' to write pipeline.lock")
+    for line in render.import_report(report):
+        echo(ctx, line)
 
 
 @click.command("merge-driver", hidden=True)

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from gitflowml import api
-from gitflowml.cli import render
+from gitflowml.cli import render_metrics
 from gitflowml.cli.base import project
 
 
 # -- metrics, params, data diff ------------------------------------------------------------------
 def _format_options(f: Any) -> Any:
+    f = _json_format(f)
     f = click.option("--md", is_flag=True, help="A Markdown table (for a pull request).")(f)
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def _json_format(f: Any) -> Any:
+    return click.option(
+        "--json-format",
+        type=click.Choice(["gitflowml", "dvc"]),
+        default=None,
+        help="The shape of --json: gitflowml's (the default) or DVC's, for scripts written "
+        "against DVC. Implies --json.",
+    )(f)
 
 
 @click.group()
@@ -38,16 +48,21 @@ def metrics_show(
     precision: int,
     md: bool,
     as_json: bool,
+    json_format: str | None,
 ) -> None:
     """Metrics of the workspace (or of --rev REV…, or every branch with -a)."""
-
+    dvc = json_format == "dvc"
     values = api.metrics_show(
-        paths, revs or (None,), all_branches=all_branches, project=project(ctx)
+        paths,
+        revs or (None,),
+        all_branches=all_branches,
+        hide_same_workspace=dvc,
+        project=project(ctx),
     )
-    if as_json:
-        click.echo(json.dumps(values, indent=2, sort_keys=True, default=str))
+    if as_json or json_format:
+        click.echo(render_metrics.metrics_json(values, dvc))
     else:
-        click.echo(render.metrics_show(values, md, precision))
+        click.echo(render_metrics.metrics_show(values, md, precision))
 
 
 def _diff_command(kind: str) -> Any:
@@ -67,17 +82,19 @@ def _diff_command(kind: str) -> Any:
         precision: int,
         md: bool,
         as_json: bool,
+        json_format: str | None,
     ) -> None:
-
         if kind == "metrics":
             rows = api.metrics_diff(a, b, all_rows=all_rows, project=project(ctx))
         else:
             rows = api.params_diff(a, b, all_rows=all_rows, project=project(ctx))
-        if as_json:
-            click.echo(render.diff_json(rows))
+        if as_json or json_format:
+            click.echo(render_metrics.diff_json(rows, json_format == "dvc"))
         else:
             click.echo(
-                render.diff_table(rows, a or "HEAD", b or "workspace", precision, pct, md, kind)
+                render_metrics.diff_table(
+                    rows, a or "HEAD", b or "workspace", precision, pct, md, kind
+                )
             )
 
     command.__doc__ = (
@@ -98,11 +115,18 @@ def params() -> None:
 @click.argument("a", required=False)
 @click.argument("b", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_json_format
 @click.pass_context
-def diff_cmd(ctx: click.Context, a: str | None, b: str | None, as_json: bool) -> None:
+def diff_cmd(
+    ctx: click.Context, a: str | None, b: str | None, as_json: bool, json_format: str | None
+) -> None:
     """Data paths added, modified or deleted between A (default HEAD) and B (workspace)."""
-    result = api.diff(a, b, project=project(ctx))
-    click.echo(render.data_diff_json(result) if as_json else render.data_diff(result))
+    dvc = json_format == "dvc"
+    result = api.diff(a, b, git_stored=not dvc, project=project(ctx))
+    if as_json or json_format:
+        click.echo(render_metrics.data_diff_json(result, dvc))
+    else:
+        click.echo(render_metrics.data_diff(result))
 
 
 params.command("diff")(_diff_command("params"))

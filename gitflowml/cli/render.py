@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 from gitflowml.api import InitResult, StatusReport
 from gitflowml.project import DOT_DIR
 from gitflowml.repro.events import RunEvent
+from gitflowml.storage import pointer
 from gitflowml.storage.add import AddReport
 from gitflowml.storage.checkout import CheckoutReport
 
 if TYPE_CHECKING:
+    from gitflowml.importdvc import ImportReport
     from gitflowml.lineage.log import LogEntry
     from gitflowml.lineage.trace import Node
-    from gitflowml.metrics import DataDiff, Row
     from gitflowml.pipeline.plan import Reason
     from gitflowml.remote.needs import TransferReport
     from gitflowml.repro.events import ReproEvent
@@ -130,6 +131,11 @@ def event(e: ReproEvent) -> str:
             return f"waiting for another gitflowml command (pid {e.detail}) to finish..."
         if e.kind == "fetched":
             return f"Fetched {e.count} objects from the remote"
+        if e.kind == "ignored":
+            return (
+                f"warning: {e.detail} is a 'cache: false' out, which git should store, but "
+                ".gitignore ignores it; remove it from .gitignore, or give it 'cache: true'"
+            )
         return f"Starting Dask ({e.detail or f'a local cluster of {e.count} workers'})"
     why = "; ".join(reason_text(r) for r in e.reasons)
     if e.kind == "running":
@@ -275,71 +281,37 @@ def log_json(entries: Sequence[LogEntry]) -> str:
 
 
 # -- metrics, params, data diff ------------------------------------------------------------------
-def _fmt(value: Any, precision: int) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{round(value, precision):g}"
-    return str(value)
-
-
-def diff_table(
-    rows: Sequence[Row], a: str, b: str, precision: int, pct: bool, md: bool, what: str
-) -> str:
-    if not rows:
-        return f"No {what} changed between {a} and {b}."
-    from tabulate import tabulate
-
-    body = []
-    for r in rows:
-        change = r.pct if pct else r.change
-        shown = "-" if change is None else _fmt(change, precision) + ("%" if pct else "")
-        body.append([r.path, r.key, _fmt(r.old, precision), _fmt(r.new, precision), shown])
-    head = ["Path", "Param" if what == "params" else "Metric", a, b, "Change"]
-    return str(tabulate(body, head, tablefmt="github" if md else "simple", disable_numparse=True))
-
-
-def diff_json(rows: Sequence[Row]) -> str:
-    doc: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        doc.setdefault(r.path, {})[r.key] = {"old": r.old, "new": r.new, "diff": r.change}
-    return json.dumps(doc, indent=2, sort_keys=True, default=str)
-
-
-def metrics_show(values: dict[str, dict[str, dict[str, Any]]], md: bool, precision: int) -> str:
-    from tabulate import tabulate
-
-    body = [
-        [rev, path, key, _fmt(v, precision)]
-        for rev, files in values.items()
-        for path, kv in sorted(files.items())
-        for key, v in sorted(kv.items())
-    ]
-    if not body:
-        return "No metrics found."
-    head = ["Revision", "Path", "Metric", "Value"]
-    return str(tabulate(body, head, tablefmt="github" if md else "simple", disable_numparse=True))
-
-
-def data_diff(result: DataDiff) -> str:
-    lines = [f"added: {p}" for p in result.added]
-    lines += [f"modified: {p}" for p in result.modified]
-    lines += [f"deleted: {p}" for p in result.deleted]
-    return "\n".join(lines) if lines else "No data changed."
-
-
-def data_diff_json(result: DataDiff) -> str:
-    return json.dumps(
-        {
-            "added": list(result.added),
-            "modified": list(result.modified),
-            "deleted": list(result.deleted),
-        },
-        indent=2,
-    )
-
-
 def transfer(report: TransferReport, moved: str, present: str) -> str:
     """`N uploaded, M already present[, K run-cache entries]` (SPEC section 5)."""
     runs = f", {report.runs} run-cache entries" if report.runs else ""
     return f"{report.moved} {moved}, {report.present} {present}{runs}"
+
+
+def import_report(report: ImportReport) -> list[str]:
+    """What `import-dvc` did, a line each, and what to do next."""
+    lines = [report.pipeline] if report.pipeline else []
+    lines += [f"{path}: DVC caches it, so it is written with cache: true" for path in report.cached]
+    lines += [f"restored {path} from DVC's cache or remote" for path in report.restored]
+    lines += [f"tracked {path} -> {path}{pointer.SUFFIX}" for path in report.added]
+    lines += [f"{path}: converted before" for path in report.unchanged]
+    lines += [
+        f"{path}: neither in the workspace nor in DVC's cache or remote, not converted"
+        for path in report.absent
+    ]
+    for name, dvc_url, url in report.remotes:
+        lines.append(
+            f"remote '{name}' converted: {url} (a sub-path of DVC's {dvc_url}, so that "
+            f"gitflowml's objects stay apart from DVC's; change it with 'gitflowml remote "
+            f"modify {name} url URL')"
+        )
+    lines += [f"skipped: {what}" for what in report.skipped]
+    if report.locked:
+        lines.append(f"matches dvc.lock, locked without a rerun: {', '.join(report.locked)}")
+    if report.up_to_date:
+        lines.append(f"locked before: {', '.join(report.up_to_date)}")
+    lines += [f"stale: {name}: {why}" for name, why in report.stale]
+    if report.no_lock:
+        lines.append("there is no dvc.lock, so every stage is new to 'gitflowml repro'")
+    if report.stale or report.no_lock:
+        lines.append("run 'gitflowml repro' to bring the stale stages up to date")
+    return lines

@@ -166,6 +166,19 @@ def param_values(
     return tuple((ref.file, tuple(now.param_values(ref).items())) for ref in stage.params)
 
 
+def lock_entry(stage: Stage, before: Observed, outs: tuple[Entry, ...]) -> StageLock:
+    """The lock entry of `stage` run with the inputs `before`, having produced `outs`."""
+    return StageLock(
+        cmd=stage.cmd,
+        python=stage.python,
+        args=stage.args,
+        deps=tuple(e for d in stage.deps if (e := before.paths.get(d)) is not None),
+        params=param_values(stage, before),
+        code=before.code.get(stage.name, ()),
+        outs=outs,
+    )
+
+
 def status(
     pipeline: Pipeline, lock: Lock, now: Observed, names: list[str] | None = None
 ) -> list[StageStatus]:

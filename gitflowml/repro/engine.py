@@ -272,15 +272,7 @@ class _Run:
         outs: tuple[lockfile.Entry, ...],
         later: Later | None = None,
     ) -> None:
-        entry = lockfile.StageLock(
-            cmd=stage.cmd,
-            python=stage.python,
-            args=stage.args,
-            deps=tuple(e for d in stage.deps if (e := before.paths.get(d)) is not None),
-            params=plan.param_values(stage, before),
-            code=before.code.get(stage.name, ()),
-            outs=outs,
-        )
+        entry = plan.lock_entry(stage, before, outs)
         self.lock = self.lock.with_stage(stage.name, entry)
         self.settler.entry(stage.name, entry, later or [])
 

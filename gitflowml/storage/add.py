@@ -82,7 +82,7 @@ def add(project: Project, paths: Sequence[str], refuse: Refuse = _nothing) -> Ad
     try:
         scanner = Scanner(state, project.jobs, store=odb)
         infos = scanner.scan_many([project.abspath(r) for r in rels])
-        _store_missing(project, odb, rels, infos)
+        store_missing(odb, [project.abspath(r) for r in rels], infos)
         results = [
             _write_pointer(project, odb, rel, info) for rel, info in zip(rels, infos, strict=True)
         ]
@@ -92,11 +92,11 @@ def add(project: Project, paths: Sequence[str], refuse: Refuse = _nothing) -> Ad
     return AddReport(tuple(results), scanner.hashed, scanner.bytes_hashed)
 
 
-def _store_missing(project: Project, odb: LocalOdb, rels: list[str], infos: list[Info]) -> None:
-    """Objects whose content the state cache knew but the cache lacks (e.g. after `gc`)."""
+def store_missing(odb: LocalOdb, paths: Sequence[Path], infos: Sequence[Info]) -> None:
+    """Objects whose content the state cache knew but the cache lacks (e.g. after `gc`):
+    a scan reads, and so stores, only files the state cache does not know."""
     wanted: dict[str, Path] = {}
-    for rel, info in zip(rels, infos, strict=True):
-        base = project.abspath(rel)
+    for base, info in zip(paths, infos, strict=True):
         if isinstance(info, FileInfo):
             wanted.setdefault(info.oid, base)
         elif isinstance(info, DirInfo):
