@@ -694,3 +694,28 @@ def test_old_outs_are_deleted_off_the_critical_path(
     assert moved == ["clean.csv", "model.txt", "metrics.json"]
     assert "3,4" in (chain.root / "data" / "clean.csv").read_text()
     assert not trash.exists()
+
+
+def test_a_cache_false_out_that_git_ignores_is_a_warning_then_an_error(
+    project: Repo, run: Run
+) -> None:
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n  score:\n    cmd: echo 1 > scores.json\n"
+            "    metrics: [scores.json]\n",
+            ".gitignore": "*.json\n",
+        },
+        commit="A metric git would never store",
+    )
+    result = run("repro")
+    assert result.stderr == (
+        "warning: scores.json is a 'cache: false' out, which git should store, but "
+        ".gitignore ignores it; remove it from .gitignore, or give it 'cache: true'\n"
+    )
+    err = run("repro", "--commit", code=1).stderr
+    assert err.startswith("error: scores.json is a 'cache: false' out")
+    assert "so the commit would lose it" in err
+    assert project.git("log", "--format=%s") == "A metric git would never store\n"
+    (project.root / ".gitignore").write_text("")
+    assert run("repro", "--commit").stderr == ""
+    assert "scores.json" in project.git("show", "--name-only", "--format=")

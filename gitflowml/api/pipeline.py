@@ -48,6 +48,7 @@ def repro(
     from gitflowml.errors import PipelineError, StageFailedError
     from gitflowml.repro import commit as commit_mod
     from gitflowml.repro import engine
+    from gitflowml.repro.events import RunEvent
     from gitflowml.repro.options import ReproOptions
 
     proj = _project(project)
@@ -56,6 +57,10 @@ def repro(
         raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
     if commit:
         commit_mod.check_nothing_unrelated_staged(proj, found[0])
+        commit_mod.refuse_ignored_git_outs(proj, found[0])
+    elif on_event is not None and not dry:
+        for path in commit_mod.ignored_git_outs(proj, found[0]):
+            on_event(RunEvent("ignored", detail=path))
     options = ReproOptions(
         tuple(targets),
         force,

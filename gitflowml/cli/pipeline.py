@@ -9,6 +9,7 @@ import click
 from gitflowml import api
 from gitflowml.cli import render
 from gitflowml.cli.base import echo, project, verbosity_options
+from gitflowml.repro.events import RunEvent
 
 if TYPE_CHECKING:
     from gitflowml.repro.events import ReproEvent
@@ -92,7 +93,10 @@ def repro(
     """Run the stages whose code, data or params changed, in dependency order."""
 
     def event(e: ReproEvent) -> None:
-        echo(ctx, render.event(e))
+        if isinstance(e, RunEvent) and e.kind == "ignored":
+            click.echo(render.event(e), err=True)  # a warning: even with -q
+        else:
+            echo(ctx, render.event(e))
 
     def output(stage: str, line: str) -> None:
         click.echo(f"[{stage}] {line}")

@@ -32,6 +32,23 @@ def _related(loaded: Pipeline) -> set[str]:
     return files | {PIPELINE_FILE, DEFAULT_PARAMS}
 
 
+def ignored_git_outs(project: Project, loaded: Pipeline) -> list[str]:
+    """`cache: false` outs (git's to store) that .gitignore keeps out of git: nobody would
+    keep them, since neither git nor the cache would."""
+    in_git = [o.path for s in loaded.stages.values() for o in s.outs if not o.cache]
+    return scm.ignored(project.root, in_git)
+
+
+def refuse_ignored_git_outs(project: Project, loaded: Pipeline) -> None:
+    found = ignored_git_outs(project, loaded)
+    if found:
+        raise PipelineError(
+            f"{found[0]} is a 'cache: false' out, which git should store, but .gitignore "
+            "ignores it, so the commit would lose it; remove it from .gitignore, or give it "
+            "'cache: true' in pipeline.yaml"
+        )
+
+
 def check_nothing_unrelated_staged(project: Project, loaded: Pipeline) -> None:
     allowed = set(_ours(project, loaded)) | {lockfile.LOCK_FILE} | _related(loaded)
     unrelated = [p for p in scm.staged(project.root) if p not in allowed]

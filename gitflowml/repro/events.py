@@ -27,9 +27,10 @@ class StageEvent:
 class RunEvent:
     """The run's news: `waiting` for another command's repository lock (`detail`: its
     pid), `fetched` `count` objects first (--pull), starting `dask` (`detail`: the
-    scheduler's address, empty for a local cluster of `count` workers)."""
+    scheduler's address, empty for a local cluster of `count` workers), a `cache: false`
+    out that git ignores (`ignored`, `detail`: its path; a warning)."""
 
-    kind: Literal["waiting", "fetched", "dask"]
+    kind: Literal["waiting", "fetched", "dask", "ignored"]
     count: int = 0
     detail: str = ""
 
