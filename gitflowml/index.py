@@ -161,6 +161,14 @@ def tracked_at(project: Project, commit: str | None) -> dict[str, Tracked]:
     return {t.target: t for t in entries}
 
 
+def lock_at(root: Path, commit: str) -> lockfile.Lock:
+    """The pipeline.lock of `commit` (empty when it has none)."""
+    data = scm.file_at(root, commit, lockfile.LOCK_FILE)
+    if data is None:
+        return lockfile.Lock()
+    return lockfile.loads(data.decode("utf-8", "replace"), f"{commit[:8]}:{lockfile.LOCK_FILE}")
+
+
 def pointer_oid_at(root: Path, commit: str, path: str) -> str | None:
     """The hash the pointer file of `path` records at `commit`, if it has a readable one."""
     name = path + pointer.SUFFIX

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -719,3 +720,52 @@ def test_a_cache_false_out_that_git_ignores_is_a_warning_then_an_error(
     (project.root / ".gitignore").write_text("")
     assert run("repro", "--commit").stderr == ""
     assert "scores.json" in project.git("show", "--name-only", "--format=")
+
+
+LOGGED = """\
+stages:
+  train:
+    cmd: echo "lr=${lr}" >> train.log && echo "model ${lr}" > model.txt
+    params: [lr]
+    outs: [model.txt, {train.log: {persist: true}}]
+  score:
+    cmd: cat model.txt > score.txt
+    deps: [model.txt]
+    outs: [score.txt]
+"""
+
+
+def test_outs_that_differ_from_the_lock_come_back_from_the_cache(project: Repo, run: Run) -> None:
+    """After `git checkout` of another branch's lock, the inputs are those its stages ran
+    with: status says checkout, and repro restores the outs instead of running again (a
+    persist log would get a second line)."""
+    project.gen({"pipeline.yaml": LOGGED, "params.yaml": "lr: 1\n"}, commit="A pipeline")
+    run("repro", "--commit")
+    project.git("checkout", "-qb", "exp")
+    project.gen({"params.yaml": "lr: 2\n"})
+    project.git("add", "params.yaml")
+    run("repro", "--commit")
+    project.git("checkout", "-q", "main")
+    status = run("status").stdout
+    assert "train:\n\t\tout changed: model.txt:" in status
+    assert "score:\n\t\tdep changed: model.txt:" in status
+    assert "use 'gitflowml checkout' to restore the outputs pipeline.lock records" in status
+    assert "gitflowml repro" not in status
+    out = run("repro").stdout
+    assert "Restored the outputs of stage 'train' from the cache" in out
+    assert "Running" not in out
+    assert (project.root / "train.log").read_text() == "lr=1\n"  # not run on again
+    assert (project.root / "score.txt").read_text() == "model 1\n"
+    assert run("status").stdout == "Pipeline is up to date.\n"
+    # only on the remote: pull is the remedy; with the objects nowhere, repro runs it
+    project.git("checkout", "-q", "exp")
+    shutil.rmtree(project.root / ".gitflowml" / "cache")
+    assert "use 'gitflowml pull' to restore" in run("status").stdout
+    out = run("repro").stdout
+    assert "Running stage 'train'" in out
+    assert (project.root / "train.log").read_text() == "lr=1\nlr=2\n"
+    # a stage whose inputs changed is not restored, whatever its outs
+    project.gen({"params.yaml": "lr: 3\n"})
+    (project.root / "model.txt").unlink()
+    assert "use 'gitflowml repro'" in run("status").stdout
+    assert "Running stage 'train'" in run("repro").stdout

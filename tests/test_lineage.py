@@ -169,7 +169,7 @@ def test_log_and_lineage(pipe: Repo, run: Run) -> None:
     assert "params: params.yaml:lr=2" in tree
     assert "clean.csv  stage 'prep'" in tree
     assert "raw  added in commit" in tree
-    assert "prep.py  in git, last changed in commit" in tree
+    assert "prep.py  code, last changed in commit" in tree  # a dep that is code
     doc = json.loads(run("lineage", "model.txt", "--json", "--rev", "HEAD~1").stdout)
     assert doc["params"] == {"params.yaml:lr": 1}
     assert doc["inputs"][0]["inputs"][1]["kind"] == "added"

@@ -209,6 +209,15 @@ def test_answers_about_history_are_dvcs(dvc_project: Repo, run: Run) -> None:
     )
     assert answer("params", "diff", "main", "feature") == expected(dvc_project, "params_diff.json")
     assert answer("diff", "main", "feature") == expected(dvc_project, "diff.json")
+    for sha, value in expected(dvc_project, "metrics_show_all_commits.json").items():
+        if sha != "workspace":  # each commit: the first has no dvc.yaml, so no metrics
+            assert answer("metrics", "show", "--rev", sha) == {sha: value}
+    assert answer("metrics", "diff", "main~1", "main") == expected(
+        dvc_project, "metrics_diff_first.json"
+    )
+    assert answer("params", "diff", "main~1", "main") == expected(
+        dvc_project, "params_diff_first.json"
+    )
     shown = run("metrics", "show", "--rev", "main", "--rev", "feature").stdout
     assert "feature     metrics.json            train.loss   0.16" in shown
     assert "main        eval/test/scores.yaml   accuracy     0.9" in shown  # cached by DVC
@@ -224,3 +233,34 @@ def test_answers_about_history_are_dvcs(dvc_project: Repo, run: Run) -> None:
         "new": 0.9,
         "diff": pytest.approx(0.06),
     }
+
+
+def test_lineage_after_a_plain_git_commit(dvc_project: Repo, run: Run) -> None:
+    """The DVC habit: results committed with `git commit`, so no run record exists; the
+    committed pipeline.lock still names each producer, its inputs and params."""
+    run("init")
+    run("import-dvc")
+    dvc_project.git("add", "-A")
+    dvc_project.git("commit", "-qm", "Switch to gitflowml")
+    tree = run("lineage", "eval/test/scores.yaml").stdout
+    lines = tree.splitlines()
+    assert lines[0].startswith("eval/test/scores.yaml  [")
+    assert "stage 'evaluate@test', no run record, locked in commit" in lines[0]
+    assert "    cmd: python3 src/evaluate.py test" in lines
+    assert any("model.pkl  stage 'train', no run record" in line for line in lines)
+    assert any("params.yaml:train.lr=0.1" in line for line in lines)
+    # data/prepared is read by evaluate and by train: its subtree is printed once
+    prepared = [line for line in lines if "data/prepared  stage 'prepare'" in line]
+    assert len(prepared) == 2
+    assert prepared[1].endswith("(its inputs are shown above)")
+    assert tree.count("data/raw.csv  added in commit") == 1
+    # every code file has the one label, deps and detected code alike
+    for script in ("src/evaluate.py", "src/train.py", "src/prepare.py"):
+        assert f"{script}  code, last changed in commit" in tree
+    inside = run("lineage", "data/prepared/train.csv").stdout
+    assert inside.startswith("data/prepared/train.csv  (in data/prepared)  [")
+    assert "stage 'prepare', no run record" in inside.splitlines()[0]
+    doc = json.loads(run("lineage", "model.pkl", "--json").stdout)
+    assert doc["recorded"] is False
+    assert doc["stage"] == "train"
+    assert doc["params"]["params.yaml:train.lr"] == 0.1

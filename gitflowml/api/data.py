@@ -32,6 +32,9 @@ class StatusReport:
     data: tuple[DataStatus, ...]
     stages: tuple[StageStatus, ...] = ()
     pipeline: bool = True  # False: there is no pipeline.yaml, so only data was checked
+    # what brings the stale stages up to date: "repro", or "checkout" / "pull" when their
+    # inputs are those they ran with and only the outs the lock records are to be restored
+    remedy: str = "repro"
 
     @property
     def clean(self) -> bool:
@@ -77,7 +80,12 @@ def status(targets: Sequence[str] = (), *, project: Project | None = None) -> St
     data = data_status.status(proj, data_targets) if data_targets or not targets else []
     if not targets:  # cached stage outs that the lock names but the cache lacks
         data += data_status.not_in_cache(proj, outs)
-    return StatusReport(tuple(data), tuple(stages))
+    remedy = "repro"
+    if any(s.stale for s in stages) and judge.restorable(proj, stages):
+        produced = {t.target for t in outs}
+        absent = any(d.change == "not in cache" and d.path in produced for d in data)
+        remedy = "pull" if absent else "checkout"
+    return StatusReport(tuple(data), tuple(stages), remedy=remedy)
 
 
 def checkout(

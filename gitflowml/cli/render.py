@@ -59,6 +59,15 @@ def add(report: AddReport) -> str:
     return "\n".join(lines)
 
 
+_REMEDIES = {
+    "repro": "\n(use 'gitflowml repro' to bring them up to date)",
+    "checkout": "\n(their inputs are those they ran with: use 'gitflowml checkout' to restore the "
+    "outputs pipeline.lock records from the cache)",
+    "pull": "\n(their inputs are those they ran with: use 'gitflowml pull' to restore the "
+    "outputs pipeline.lock records from the remote)",
+}
+
+
 def status(report: StatusReport) -> str:
     frozen = [s.name for s in report.stages if s.frozen]
     if report.clean:
@@ -74,7 +83,7 @@ def status(report: StatusReport) -> str:
             lines.extend(f"\t\t{reason_text(r)}" for r in stage.reasons)
         if frozen:
             lines.append(f"\tfrozen (never run by repro): {', '.join(frozen)}")
-        lines.append("\n(use 'gitflowml repro' to bring them up to date)")
+        lines.append(_REMEDIES[report.remedy])
     if report.data:
         if lines:
             lines.append("")
@@ -140,6 +149,11 @@ def event(e: ReproEvent) -> str:
     why = "; ".join(reason_text(r) for r in e.reasons)
     if e.kind == "running":
         return f"Running stage '{e.stage}': {why}"
+    if e.kind == "restored" and e.message == "lock":
+        return (
+            f"Restored the outputs of stage '{e.stage}' from the cache, as pipeline.lock "
+            f"records them ({why})"
+        )
     if e.kind == "restored":
         return f"Restored stage '{e.stage}' from the run-cache ({why})"
     if e.kind == "up to date":
@@ -204,6 +218,8 @@ def _when(node: Node) -> str:
 
 def _describe(node: Node) -> str:
     short = node.commit[:8]
+    if node.kind == "stage" and not node.recorded:
+        return f"stage '{node.stage}', no run record, locked in commit {short} by {node.author}"
     if node.kind == "stage":
         how = "restored from the run-cache" if node.restored else f"ran {node.duration_s:g} s"
         who = node.user or node.author
@@ -213,14 +229,17 @@ def _describe(node: Node) -> str:
     if node.kind == "git":
         return f"in git, last changed in commit {short} by {node.author}"
     if node.kind == "code":
-        return "code"
+        return f"code, last changed in commit {short} by {node.author}" if short else "code"
     return "origin unknown (no run record, pointer or git history)"
 
 
 def lineage(node: Node) -> str:
-    lines = [f"{node.path}  [{node.oid[:8]}]  {_describe(node)}"]
+    """The tree of how `node` came to be; an input reached again (a dataset two stages
+    read) is printed once, and referred back to after that."""
+    within = f"  (in {node.within})" if node.within else ""
+    lines = [f"{node.path}{within}  [{node.oid[:8]}]  {_describe(node)}"]
     lines += _details(node, "    ")
-    _children(node, "", lines)
+    _children(node, "", lines, {(node.path, node.oid)})
     return "\n".join(lines)
 
 
@@ -233,13 +252,18 @@ def _details(node: Node, prefix: str) -> list[str]:
     return out
 
 
-def _children(node: Node, prefix: str, lines: list[str]) -> None:
+def _children(node: Node, prefix: str, lines: list[str], shown: set[tuple[str, str]]) -> None:
     for i, child in enumerate(node.inputs):
         last = i == len(node.inputs) - 1
-        lines.append(f"{prefix}{'└── ' if last else '├── '}{child.path}  {_describe(child)}")
+        head = f"{prefix}{'└── ' if last else '├── '}{child.path}  {_describe(child)}"
         inner = prefix + ("    " if last else "│   ")
+        if child.inputs and (child.path, child.oid) in shown:
+            lines.append(f"{head}  (its inputs are shown above)")
+            continue
+        shown.add((child.path, child.oid))
+        lines.append(head)
         lines.extend(_details(child, inner + "    "))
-        _children(child, inner, lines)
+        _children(child, inner, lines, shown)
 
 
 def lineage_json(node: Node) -> str:

@@ -48,13 +48,14 @@ def diff_json(rows: Sequence[Row], dvc: bool = False) -> str:
 
 def metrics_json(values: dict[str, dict[str, dict[str, Any]]], dvc: bool) -> str:
     """{rev: {file: {metric: value}}}, or DVC's {rev: {"data": {file: {"data": nested}}}}
-    (the workspace as "", as DVC names it)."""
+    (the workspace as "" when it is shown alone, as DVC names it)."""
     if not dvc:
         return json.dumps(values, indent=2, sort_keys=True, default=str)
     from gitflowml.revision import WORKSPACE  # here: the revision layer is not light
 
+    alone = list(values) == [WORKSPACE]  # DVC names the workspace "" when it is alone
     doc = {
-        "" if rev == WORKSPACE else rev: {
+        "" if alone else rev: {
             "data": {path: {"data": _nested(kv)} for path, kv in files.items()}
         }
         for rev, files in values.items()

@@ -179,6 +179,32 @@ def lock_entry(stage: Stage, before: Observed, outs: tuple[Entry, ...]) -> Stage
     )
 
 
+def outs_only(reasons: tuple[Reason, ...]) -> bool:
+    """Whether a stage is stale only because outs the lock records differ or are missing:
+    its inputs are those it ran with, so restoring the locked outs brings it up to date."""
+    return bool(reasons) and all(r.kind == "out" and r.old is not MISSING for r in reasons)
+
+
+def restorable(lock: Lock, statuses: list[StageStatus]) -> bool:
+    """Whether restoring the outs the lock records (`checkout`) would bring every stale stage
+    up to date: each is stale only by its outs, or by deps that are other stages' outs
+    locked with the hash it ran with (after a `git checkout`, say)."""
+    produced = {e.path: e.oid for s in lock.stages.values() for e in s.outs}
+    stale = [s for s in statuses if s.stale]
+    for status in stale:
+        entry = lock.stages.get(status.name)
+        if entry is None:
+            return False
+        ran_with = {e.path: e.oid for e in entry.deps}
+        for r in status.reasons:
+            if outs_only((r,)):
+                continue
+            if r.kind == "dep" and r.what in produced and ran_with.get(r.what) == produced[r.what]:
+                continue
+            return False
+    return bool(stale)
+
+
 def status(
     pipeline: Pipeline, lock: Lock, now: Observed, names: list[str] | None = None
 ) -> list[StageStatus]:

@@ -195,7 +195,7 @@ class _Run:
                 StageResult(name, "failed", reasons, message=f"dep '{missing[0]}' does not exist")
             )
             return False
-        if self._restore(stage, verdict):
+        if self._restore_locked(stage, reasons) or self._restore(stage, verdict):
             return False
         self.say(StageEvent("running", name, reasons))
         stage_outs.prepare(self.project.root, stage, self.settler)
@@ -240,6 +240,23 @@ class _Run:
             with contextlib.suppress(GitflowmlError):  # judged again, and said, at its turn
                 self.judged[name] = self.judge(stage, self.lock.stages.get(name))
             return
+
+    def _restore_locked(self, stage: Stage, reasons: tuple[plan.Reason, ...]) -> bool:
+        """A stage stale only by its outs ran with the inputs it has now: put back the outs
+        its lock entry records, from the cache, rather than run it (a `persist` out would
+        otherwise be run on again). The lock entry stays as it is."""
+        entry = self.lock.stages.get(stage.name)
+        if entry is None or not plan.outs_only(reasons):
+            return False
+        tracked = [index.as_tracked(e) for e in entry.outs]
+        try:
+            checkout_entries(self.project, tracked, True, self.scanner)
+        except (ObjectMissingError, CheckoutError):
+            return False  # not in the cache (gc, or never fetched): run the stage instead
+        self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
+        self.say(StageEvent("restored", stage.name, reasons, message="lock"))
+        self._done(StageResult(stage.name, "restored", reasons))
+        return True
 
     def _restore(self, stage: Stage, verdict: Verdict) -> bool:
         """Restore the outs of an earlier run with the same inputs, if the cache has them."""

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class StageEvent:
     """A stage's news during a run: it starts (`running`, with why), was `restored` from
-    the run-cache, is `up to date`, `failed` (`message` says how), or printed a line of
-    `output` (on a Dask worker; locally it prints straight to the terminal)."""
+    the run-cache (`message` "lock": its outs from the cache, as the lock records them),
+    is `up to date`, `failed` (`message` says how), or printed a line of `output` (on a
+    Dask worker; locally it prints straight to the terminal)."""
 
     kind: Literal["running", "restored", "up to date", "failed", "output"]
     stage: str

@@ -34,6 +34,11 @@ def status(
     return plan.status(loaded, lock, now, names), outs
 
 
+def restorable(project: Project, statuses: list[plan.StageStatus]) -> bool:
+    """Whether `checkout` of the locked outs, not `repro`, brings the stale stages up to date."""
+    return plan.restorable(index.load_lock(project), statuses)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What judging a stage found: its inputs now, why it is stale (nothing: up to date),

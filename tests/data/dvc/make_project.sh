@@ -134,10 +134,12 @@ $DVC checkout -q
 
 # DVC's own answers, by revision, for the test to compare with
 mainrev=$(git rev-parse main)
-first=$(git rev-parse main~0)
 $DVC metrics show --json > "$work/expected/metrics_show.json"
 $DVC metrics show --json -a > "$work/expected/metrics_show_all_branches.json"
+$DVC metrics show --json -A > "$work/expected/metrics_show_all_commits.json"
 $DVC metrics diff main feature --json > "$work/expected/metrics_diff.json"
+$DVC metrics diff main~1 main --json > "$work/expected/metrics_diff_first.json"
+$DVC params diff main~1 main --json > "$work/expected/params_diff_first.json"
 $DVC params diff main feature --json > "$work/expected/params_diff.json"
 $DVC params diff main feature --json --all > "$work/expected/params_diff_all.json"
 $DVC status --json > "$work/expected/status.json"
