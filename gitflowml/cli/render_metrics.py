@@ -55,9 +55,7 @@ def metrics_json(values: dict[str, dict[str, dict[str, Any]]], dvc: bool) -> str
 
     alone = list(values) == [WORKSPACE]  # DVC names the workspace "" when it is alone
     doc = {
-        "" if alone else rev: {
-            "data": {path: {"data": _nested(kv)} for path, kv in files.items()}
-        }
+        "" if alone else rev: {"data": {path: {"data": _nested(kv)} for path, kv in files.items()}}
         for rev, files in values.items()
     }
     return json.dumps(doc, default=str)
