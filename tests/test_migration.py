@@ -170,6 +170,19 @@ def test_a_stage_that_does_not_match_stays_stale_with_the_reason(
     assert "prepare" not in status
 
 
+def test_help_says_what_happens_to_each_dvc_file(run: Run) -> None:
+    text = " ".join(run("import-dvc", "--help").stdout.split())
+    for said in (
+        "dvc.yaml -> pipeline.yaml",
+        "dvc.lock -> pipeline.lock, for each stage whose command, deps, params and outs match",
+        "*.dvc -> *.gfml pointers",
+        ".dvc/config -> gitflowml remotes, at DVC's URL + /gitflowml",
+        "dvc.yaml, dvc.lock, .dvc/ and DVC's remote are only read",
+        "Running it again converts only what is new",
+    ):
+        assert said in text
+
+
 def test_dvc_yaml_without_dvc_lock_and_no_dvc_yaml(dvc_project: Repo, run: Run) -> None:
     root = dvc_project.root
     (root / "dvc.lock").unlink()
@@ -220,6 +233,10 @@ def test_answers_about_history_are_dvcs(dvc_project: Repo, run: Run) -> None:
     assert answer("params", "diff", "main~1", "main") == expected(
         dvc_project, "params_diff_first.json"
     )
+    from gitflowml import api
+
+    old = api.read("eval/test/scores.yaml", rev="feature")  # from DVC's cache, verified
+    assert old == "accuracy: 0.84\nrows: 50\n"
     shown = run("metrics", "show", "--rev", "main", "--rev", "feature").stdout
     assert "feature     metrics.json            train.loss   0.16" in shown
     assert "main        eval/test/scores.yaml   accuracy     0.9" in shown  # cached by DVC

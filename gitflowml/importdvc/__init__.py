@@ -29,6 +29,7 @@ from gitflowml.pipeline.model import PIPELINE_FILE
 from gitflowml.project import Project
 from gitflowml.repro import accept, judge
 from gitflowml.storage import add, dvc, pointer
+from gitflowml.util import fsutil
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _pipeline(project: Project, report: ImportReport, readers: dvc_stages.Reader
             text, report.cached = dvc_pipeline.convert(dvc_yaml.read_text(encoding="utf-8"))
         except dvc.DvcFormatError as exc:
             raise PipelineError(str(exc)) from None
-        target.write_text(text, encoding="utf-8")
+        fsutil.atomic_write_text(target, text)
         report.pipeline = f"{dvc.DVC_YAML} converted to {PIPELINE_FILE}"
     found = index.load(project)
     assert found is not None
