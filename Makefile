@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-faults lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not faults" --cov --cov-report=term $(PYTEST_ARGS)
+
+# the crash-recovery suite: SIGKILL at random moments of each command (tests/test_crash_recovery.py)
+FAULT_TRIALS ?= 14
+test-faults: $(STAMP)
+	FAULT_TRIALS=$(FAULT_TRIALS) $(BIN)/python -m pytest -n 2 -m faults $(PYTEST_ARGS)
 
 # benchmarks time a regular (not editable) install with its bytecode compiled, as users get it
 BENCH_VENV ?= .venv-bench

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 
 from gitflowml import repolock
-from gitflowml.index import Scope, scope_entries
+from gitflowml.index import Scope, scope_entries, workspace_entries
 from gitflowml.pipeline import runcache
 from gitflowml.project import Project
 from gitflowml.remote.needs import TransferOptions, files_of, remote_of, top_needs
@@ -23,6 +23,7 @@ from gitflowml.storage import layout
 from gitflowml.storage.layout import object_key, run_key
 from gitflowml.storage.odb import local_odb
 from gitflowml.storage.state import open_state
+from gitflowml.util import tmpfiles
 
 
 @dataclass
@@ -32,6 +33,7 @@ class GcReport:
     freed_bytes: int = 0
     runs_removed: int = 0
     cloud_removed: int = 0
+    temporaries: int = 0  # orphaned temporaries of interrupted commands, removed
     dry: bool = False
 
 
@@ -64,9 +66,11 @@ def gc(
             report.cloud_removed = len(cloud_doomed)
             if not dry:
                 target.delete(cloud_doomed + cloud_runs)
+                report.temporaries += target.remove_orphans(tmpfiles.REMOTE_AGE_S)
         if dry:
             report.freed_bytes = sum(local[k] for k in doomed)
             return report
+        report.temporaries += _tidy(project)
         state = open_state(project)
         try:
             state.forget_complete()  # before deleting: no mark may outlive its objects
@@ -83,6 +87,19 @@ def gc(
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(project.cache_dir / run_key(key))
     return report
+
+
+def _tidy(project: Project) -> int:
+    """Remove the orphaned temporaries of interrupted commands: in the cache, in
+    `.gitflowml/tmp`, inside tracked directories and beside tracked files."""
+    removed = tmpfiles.clean_tree(project.cache_dir) + tmpfiles.clean_tree(project.work_dir.parent)
+    places = {project.root}
+    for entry in workspace_entries(project):
+        path = project.abspath(entry.target)
+        places.add(path.parent)
+        if entry.pointer.is_dir:
+            removed += tmpfiles.clean_tree(path)
+    return removed + sum(tmpfiles.clean_dir(p) for p in places)
 
 
 def _local_objects(project: Project) -> dict[str, int]:

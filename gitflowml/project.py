@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gitflowml import config as config_mod
 from gitflowml.errors import NotAProjectError, PathError
+from gitflowml.util import fsutil
 
 DOT_DIR = ".gitflowml"
 
@@ -20,6 +21,12 @@ class Project:
     @property
     def dot_dir(self) -> Path:
         return self.root / DOT_DIR
+
+    @property
+    def work_dir(self) -> Path:
+        """`.gitflowml/tmp/work`: where workspace files are written before they are given
+        their names, when it is on their file system (a crash leaves nothing among them)."""
+        return self.dot_dir / "tmp" / "work"
 
     @property
     def cache_dir(self) -> Path:
@@ -49,7 +56,9 @@ class Project:
 
     @classmethod
     def at(cls, root: Path) -> Project:
-        return cls(root=root, config=config_mod.load(root / DOT_DIR))
+        project = cls(root=root, config=config_mod.load(root / DOT_DIR))
+        fsutil.use_private_dir(root, project.work_dir)  # workspace temporaries go there
+        return project
 
     def relpath(self, path: str | os.PathLike[str], cwd: Path | None = None) -> str:
         """A user-given path as a POSIX path relative to the root; error if outside it."""

@@ -213,3 +213,29 @@ def test_a_file_where_a_directory_was(project: Repo, run: Run) -> None:
     assert "thing" in run("checkout", code=1).stderr
     run("checkout", "--force")
     assert (project.root / "thing" / "x").read_text() == "x"
+
+
+def test_orphaned_temporaries_are_never_data_and_are_cleaned(project: Repo, run: Run) -> None:
+    """What a killed checkout leaves inside a tracked directory is skipped by status and
+    checkout, removed by the next checkout there, and by gc everywhere else."""
+    import subprocess
+    import sys
+
+    from gitflowml.util import tmpfiles
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    orphan = f"{tmpfiles.PREFIX}{tmpfiles.HOST}.{proc.pid}.abc.0"
+    project.gen({"data": {"a.csv": "1\n", "b.csv": "2\n"}})
+    run("add", "data")
+    (project.root / "data" / "b.csv").unlink()
+    (project.root / "data" / orphan).write_bytes(b"half a file")
+    assert "data" in run("status").stdout  # b.csv is missing; the orphan is not a change
+    assert "restored data" in run("checkout").stdout  # no --force: the orphan is not data
+    assert sorted(os.listdir(project.root / "data")) == ["a.csv", "b.csv"]
+    (project.root / ".gitflowml" / "cache" / orphan).write_bytes(b"half an object")
+    (project.root / orphan).write_bytes(b"half a lock")
+    out = run("gc", "-w", "-f").stdout
+    assert "removed 2 temporary file(s) left by interrupted commands" in out
+    assert not (project.root / orphan).exists()
+    assert run("status").stdout == "No pipeline; data is up to date.\n"

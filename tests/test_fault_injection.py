@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gitflowml.storage import hashing, odb, pointer
+from gitflowml.storage import hashing, pointer
 from gitflowml.storage.state import StateDb
+from gitflowml.util import tmpfiles
 from tests.conftest import Repo, Run
 
 TRIALS = 24
@@ -38,7 +39,7 @@ def _check_cache(cache: Path) -> int:
     if not cache.exists():
         return 0
     for path in cache.rglob("*"):
-        if path.is_dir() or path.name.startswith((odb.TMP_PREFIX, ".")):
+        if path.is_dir() or tmpfiles.is_tmp(path.name) or path.name.startswith("."):
             continue  # an incomplete temporary, never an object; gc removes leftovers
         if path.relative_to(cache).parts[0] == "runs":  # run-cache entries: named by key
             assert json.loads(path.read_bytes())["outs"], f"truncated run entry {path}"

@@ -53,6 +53,7 @@ OWNERS: dict[str, set[str]] = {
     "config.local.yaml": {"gitflowml.config"},
     ".gitflowml": {"gitflowml.project", "gitflowml.quick"},
     "params.yaml": {"gitflowml.pipeline.params"},
+    ".gfml-tmp.": {"gitflowml.util.tmpfiles"},
 }
 
 

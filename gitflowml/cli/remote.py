@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +11,9 @@ from gitflowml import api
 from gitflowml.cli import render
 from gitflowml.cli.base import echo, project
 from gitflowml.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gitflowml.gc import GcReport
 
 
 # -- remotes -------------------------------------------------------------------------------------
@@ -189,7 +192,8 @@ def gc(
         echo(ctx, f"Would delete: {summary}")
         return
     if not (plan.removed or plan.runs_removed or plan.cloud_removed):
-        echo(ctx, f"Nothing to delete; {plan.kept} objects are kept")
+        tidied = api.gc(dry=False, **kwargs)  # no object to delete: orphaned temporaries
+        echo(ctx, f"Nothing to delete; {plan.kept} objects are kept{_temporaries(tidied)}")
         return
     if not force:
         if not sys.stdin.isatty():
@@ -203,5 +207,10 @@ def gc(
         ctx,
         f"Deleted {done.removed} objects ({done.freed_bytes / 2**20:.1f} MiB)"
         + (f", {done.cloud_removed} on the remote" if cloud else "")
-        + f"; {done.kept} kept",
+        + f"; {done.kept} kept{_temporaries(done)}",
     )
+
+
+def _temporaries(report: GcReport) -> str:
+    n = report.temporaries
+    return f"; removed {n} temporary file(s) left by interrupted commands" if n else ""

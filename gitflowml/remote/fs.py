@@ -15,11 +15,9 @@ do: an unreachable endpoint, refused credentials, a missing bucket.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import posixpath
 import shutil
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +25,7 @@ from typing import Any
 
 from gitflowml.config import RemoteConfig
 from gitflowml.errors import RemoteError
-from gitflowml.util import fsutil
+from gitflowml.util import fsutil, tmpfiles
 
 CHUNK = 128  # files per thread-pool task for directory remotes: amortises the pool's cost
 FEW_KEYS = 64  # up to this many keys are checked one by one; more: list their directories
@@ -189,6 +187,27 @@ class Remote:
             prefix = self.base.rstrip("/") + "/"
             return {str(p)[len(prefix) :] for p in found if str(p).startswith(prefix)}
 
+    def remove_orphans(self, max_age: float) -> int:
+        """Remove the orphaned temporaries of interrupted pushes (see `tmpfiles`), older
+        than `max_age` unless their process is known dead; returns how many."""
+        with self.errors("removing temporaries"):
+            if self.local is not None:
+                return tmpfiles.clean_tree(self.local, max_age) if self.local.exists() else 0
+            try:
+                found = self.fs.find(self.base, detail=True)
+            except FileNotFoundError:
+                return 0
+            doomed = []
+            for path, info in found.items():
+                base = posixpath.basename(str(path))
+                stamp = info.get("mtime") or info.get("LastModified") or info.get("created")
+                when = stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp or 0)
+                if tmpfiles.orphaned(base, when, max_age):
+                    doomed.append(str(path))
+            if doomed:
+                self.fs.rm(doomed)
+            return len(doomed)
+
     # -- moving ------------------------------------------------------------------------------
     def upload(self, pairs: Sequence[tuple[Path, str]], progress: Progress | None = None) -> None:
         """Copy each local file to its key. Readers never see a partial object."""
@@ -216,8 +235,9 @@ class Remote:
         parent = str(dest.parent)
         if parent not in self._made:
             dest.parent.mkdir(parents=True, exist_ok=True)
+            tmpfiles.clean_dir(parent)  # a killed push's orphans, where this one writes
             self._made.add(parent)
-        tmp = f"{parent}/.tmp-{_TOKEN}-{next(_COUNTER)}"
+        tmp = tmpfiles.path_in(parent)
         try:
             size = _copy(str(src), tmp)
             fsutil.publish(tmp, dest)
@@ -302,8 +322,6 @@ class Remote:
                     progress(len(part), size)
 
 
-_TOKEN = uuid.uuid4().hex[:12]
-_COUNTER = itertools.count()
 _SMALL = 1 << 20
 
 

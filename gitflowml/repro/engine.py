@@ -16,7 +16,6 @@ import functools
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitflowml import index, quick, repolock
@@ -124,7 +123,6 @@ class _Run:
             options.jobs,
             options.keep_going,
         )
-        self.to_ignore: list[Path] = []  # cached outs, gitignored once the run ends
         self.base_env = base_env(project.root)  # before each stage's own `env`
 
     def go(self) -> ReproReport:
@@ -138,6 +136,15 @@ class _Run:
         )
         # writes off the critical path, in order: the next stage need not wait for them
         self.settler = Settler(self.odb, self.journal, self.project.dot_dir, time.time_ns())
+        root = self.project.root
+        outs = [root / o.path for n in self.order for o in self.pipeline.stages[n].outs]
+        if not self.options.dry:  # before any out exists: no crash leaves one git would add
+            cached = [
+                root / o.path for n in self.order for o in self.pipeline.stages[n].outs if o.cache
+            ]
+            for parent in {p.parent for p in cached}:
+                parent.mkdir(parents=True, exist_ok=True)  # as the stage's turn would
+            ignore.ensure_all_ignored(cached)
         try:
             with state.hold():  # one write of the hash state at the end, not one per stage
                 state.read_ahead(self._state_keys())
@@ -147,7 +154,8 @@ class _Run:
             failed = self.settler.close()
             if self.remote_run is not None:
                 self.remote_run.close()
-            ignore.ensure_all_ignored(self.to_ignore)  # one write per directory, at the end
+            self.scanner.remove_orphans()
+            self.storer.remove_orphans([self.project.work_dir, root, *(o.parent for o in outs)])
             if self.journal.exists() and failed is None:
                 lockfile.dump(self.lock, self.lock_path, self.journal.parent / lockfile.PARSED)
                 self.journal.unlink()
@@ -253,7 +261,6 @@ class _Run:
             checkout_entries(self.project, tracked, True, self.scanner)
         except (ObjectMissingError, CheckoutError):
             return False  # not in the cache (gc, or never fetched): run the stage instead
-        self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
         self.say(StageEvent("restored", stage.name, reasons, message="lock"))
         self._done(StageResult(stage.name, "restored", reasons))
         return True
@@ -274,7 +281,6 @@ class _Run:
             checkout_entries(self.project, tracked, True, self.scanner)
         except (ObjectMissingError, CheckoutError):
             return False  # objects gone (gc): run the stage instead
-        self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
         self._record(stage, now, outs)
         self._run_record(stage, key, time.time_ns(), 0.0, 0, restored=True)
         self.settler.hand_over()
@@ -350,7 +356,6 @@ class _Run:
             )
             return False
         entries, later = committed
-        self.to_ignore.extend(self.project.root / o.path for o in stage.outs if o.cache)
         self._record(stage, verdict.now, entries, later)
         started_ns = time.time_ns() - int(outcome.duration_s * 1e9)
         key = verdict.run_key or runcache.key(stage, verdict.now)

@@ -86,6 +86,7 @@ def add(project: Project, paths: Sequence[str], refuse: Refuse = _nothing) -> Ad
         results = [
             _write_pointer(project, odb, rel, info) for rel, info in zip(rels, infos, strict=True)
         ]
+        scanner.remove_orphans(project.abspath(r).parent for r in rels)
         state.mark_complete(r.oid for r in results if r.nfiles is not None)
     finally:
         state.close()

@@ -61,6 +61,8 @@ def checkout_entries(
     _refuse_conflicts(plans, force)
     written, errors = _apply(project, odb, plans, report)
     scanner.record(written)
+    targets = [project.abspath(e.target) for e in entries]
+    scanner.remove_orphans([project.work_dir, *(t.parent for t in targets)])
     problems.extend(errors)
     if problems:
         raise CheckoutError("; ".join(problems))

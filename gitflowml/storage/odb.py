@@ -2,11 +2,13 @@
 
 Layout (SPEC section 4): `<store>/<hex[:2]>/<hex[2:]>` for file contents and
 `<store>/<hex[:2]>/<hex[2:]>.dir` for directory manifests. An object is written to a
-`tmp-<token>-<n>` file and published (hard-linked, see `fsutil.publish`) under its name
-only when complete, so a crash never leaves a truncated or misnamed object. Objects are
-read-only. The temporary file sits in the object's own directory when the oid is known
-before writing (every file that fits in one read), and in `<store>/tmp/` for larger files,
-whose hash is known only at the end. Every oid is validated before it becomes a path.
+temporary file (named as `util/tmpfiles.py` says) and published (hard-linked, see
+`fsutil.publish`) under its name only when complete, so a crash never leaves a truncated or
+misnamed object. Objects are read-only. The temporary sits in the object's own directory
+when the oid is known before writing (every file that fits in one read), and in
+`<store>/tmp/` for larger files, whose hash is known only at the end. Workspace files are
+written through a temporary in the project's private `.gitflowml/tmp/work` when it is on
+their file system, else beside them. Every oid is validated before it becomes a path.
 Remote stores (fsspec) share the layout: `layout` owns the key shapes.
 """
 
@@ -15,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import itertools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,27 +25,16 @@ from gitflowml import quick
 from gitflowml.config import LinkType
 from gitflowml.errors import ObjectCorruptError, ObjectMissingError
 from gitflowml.storage import hashing, layout
-from gitflowml.util import fsutil
+from gitflowml.util import fsutil, tmpfiles
 
 if TYPE_CHECKING:
     from gitflowml.project import Project
 
 TMP_DIR = "tmp"
-TMP_PREFIX = "tmp-"
 OBJECT_MODE = 0o444
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
-_TOKEN = os.urandom(6).hex()  # re-drawn in a forked child by _reseed
-_COUNTER = itertools.count()
 Later = list[tuple[str, bytes, bool]]  # objects hashed, not yet written: (oid, content, is_dir)
 _NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
-
-
-def _reseed() -> None:
-    global _TOKEN
-    _TOKEN = os.urandom(6).hex()
-
-
-os.register_at_fork(after_in_child=_reseed)
 
 
 class LocalOdb:
@@ -68,13 +58,14 @@ class LocalOdb:
         directory = self.root / name
         if name not in self._made:
             directory.mkdir(parents=True, exist_ok=True)
+            tmpfiles.clean_dir(directory)  # a killed command's orphans, where this one writes
             self._made.add(name)
         return directory
 
     def _tmp(self, fan: str = TMP_DIR) -> str:
         """A temporary name in the directory the object will be published into when the oid
         is known, else in tmp/. Unique per process (random token) and call (counter)."""
-        return f"{self._dir(fan)}/{TMP_PREFIX}{_TOKEN}-{next(_COUNTER)}"
+        return tmpfiles.path_in(self._dir(fan))
 
     def _install(self, tmp: str, oid: str, is_dir: bool) -> None:
         self._dir(layout.fan(oid))
@@ -259,7 +250,7 @@ class LocalOdb:
         src = self.path(oid)
         if not src.exists():
             raise ObjectMissingError(f"object {oid} is not in the cache")
-        tmp = dest.parent / f".{dest.name}.gfml-{TMP_PREFIX}{_TOKEN}-{next(_COUNTER)}"
+        tmp = Path(fsutil.tmp_name(dest))  # in the project's private directory if it can be
         mode = 0o777 if isexec else 0o666
         try:
             for link in link_types:
@@ -287,7 +278,7 @@ class LocalOdb:
 
     def _reflink_probe(self, directory: Path) -> bool:
         src = self._tmp()
-        dst = directory / f".gfml-{TMP_PREFIX}{_TOKEN}-{next(_COUNTER)}"
+        dst = Path(fsutil.tmp_name(directory / "probe"))
         try:
             with open(src, "w+b") as f_in, open(dst, "wb") as f_out:
                 f_in.write(b"x")

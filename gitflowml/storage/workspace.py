@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -21,7 +21,7 @@ from gitflowml.project import DOT_DIR
 from gitflowml.storage import hashing
 from gitflowml.storage.odb import Later, LocalOdb
 from gitflowml.storage.state import RACY_NS, Stat, StateDb
-from gitflowml.util import parallel
+from gitflowml.util import parallel, tmpfiles
 
 SKIP_DIRS = frozenset({".git", DOT_DIR})
 
@@ -69,6 +69,16 @@ class Scanner:
         self.files = 0
         self.hashed = 0
         self.bytes_hashed = 0
+        self.temporaries: list[str] = []  # found inside scanned directories, never hashed
+
+    def remove_orphans(self, directories: Iterable[Path] = ()) -> int:
+        """Remove the orphaned temporaries the scans found inside directories, and those
+        directly in `directories` (where a command that writes leaves its own)."""
+        removed = tmpfiles.remove_orphans(self.temporaries)
+        self.temporaries = []
+        for directory in set(directories):
+            removed += tmpfiles.clean_dir(directory)
+        return removed
 
     def scan(self, path: Path) -> Info:
         return self.scan_many([path])[0]
@@ -96,7 +106,7 @@ class Scanner:
             rows: dict[str, tuple[int, int, int, int, str]] | None = None
             if stat_mod.S_ISDIR(st.st_mode):
                 quick.note_tree(path)
-                items = _walk(path)
+                items = _walk(path, self.temporaries)
                 fingerprint = _fingerprint(items)
                 self.files += len(items)
                 if not need_manifest:
@@ -189,14 +199,19 @@ def _isexec(mode: int) -> bool:
     return bool(mode & stat_mod.S_IXUSR)
 
 
-def _walk(root: Path) -> list[_Pending]:
-    """Every regular file under `root` (symlinks to files followed), as relative POSIX paths."""
+def _walk(root: Path, temporaries: list[str]) -> list[_Pending]:
+    """Every regular file under `root` (symlinks to files followed), as relative POSIX paths.
+    gitflowml's own temporaries (a crashed command's) are not data: they go to
+    `temporaries`, for the command to remove if they are orphans."""
     out: list[_Pending] = []
     stack = [(str(root), "")]
     while stack:
         directory, prefix = stack.pop()
         with os.scandir(directory) as it:
             for entry in it:
+                if tmpfiles.is_tmp(entry.name):
+                    temporaries.append(entry.path)
+                    continue
                 rel = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name not in SKIP_DIRS:

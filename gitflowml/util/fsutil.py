@@ -4,33 +4,63 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import marshal
 import os
 from pathlib import Path
 from typing import Any
 
-_TOKEN = os.urandom(6).hex()  # drawn again in a forked child
-_COUNTER = itertools.count()
+from gitflowml.util import tmpfiles
+
+_PRIVATE: dict[str, Path] = {}  # project root (with a slash) -> its private directory
+_DEVICES: dict[str, int] = {}  # directory -> st_dev, for the same-file-system test
 
 
-def _reseed() -> None:
-    global _TOKEN
-    _TOKEN = os.urandom(6).hex()
+def use_private_dir(root: Path, private: Path) -> None:
+    """Temporaries of files written under `root` go to `private` (made when first used)
+    when it is on their file system, so that a crash leaves nothing among the user's
+    files. `Project` registers its `.gitflowml/tmp/work` here."""
+    _PRIVATE[os.fspath(root).rstrip("/") + "/"] = private
 
 
-os.register_at_fork(after_in_child=_reseed)
+def tmp_name(path: str | os.PathLike[str], via: str | os.PathLike[str] | None = None) -> str:
+    """A temporary name (see `tmpfiles`) for a file to be published as `path`: in `via` if
+    given, else in the private directory of the project `path` is in (when it is on the
+    same file system), else beside `path`."""
+    target = os.fspath(path)
+    directory = os.path.dirname(target)
+    if via is None:
+        via = _private_for(target, directory)
+    return tmpfiles.path_in(via if via is not None else directory)
 
 
-def tmp_name(path: str | os.PathLike[str]) -> str:
-    """A temporary name beside `path`, unique per process (a random token) and call."""
-    head, tail = os.path.split(os.fspath(path))
-    return os.path.join(head, f".{tail}-{_TOKEN}-{next(_COUNTER)}")
+def _private_for(target: str, directory: str) -> Path | None:
+    for root, private in _PRIVATE.items():
+        if not target.startswith(root) or target.startswith(os.fspath(private)):
+            continue
+        try:
+            here = _DEVICES.get(directory)
+            if here is None:
+                here = _DEVICES[directory] = os.stat(directory).st_dev
+            key = os.fspath(private)
+            there = _DEVICES.get(key)
+            if there is None:
+                private.mkdir(parents=True, exist_ok=True)
+                there = _DEVICES[key] = os.stat(private).st_dev
+        except OSError:
+            return None  # the directory is missing (the write will say so) or unwritable
+        return private if here == there else None
+    return None
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o666) -> None:
-    """Write `data` to `path` so that readers see either the old file or the whole new one."""
-    tmp = tmp_name(path)
+def atomic_write_bytes(
+    path: str | os.PathLike[str],
+    data: bytes,
+    mode: int = 0o666,
+    via: str | os.PathLike[str] | None = None,
+) -> None:
+    """Write `data` to `path` so that readers see either the old file or the whole new one.
+    The temporary is beside `path`, or in `via` (a private directory on its file system)."""
+    tmp = tmp_name(path, via)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
@@ -75,10 +105,11 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
-def write_new(dest: Path, data: bytes, mode: int) -> bool:
+def write_new(dest: Path, data: bytes, mode: int, via: Path | None = None) -> bool:
     """Create `dest` holding `data`, atomically, unless something is there already (then
-    nothing is written and False is returned: never clobbers)."""
-    tmp = tmp_name(dest)
+    nothing is written and False is returned: never clobbers). The temporary is beside
+    `dest`, or in `via`."""
+    tmp = tmp_name(dest, via)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
@@ -127,7 +158,7 @@ def move_aside(path: str | os.PathLike[str], trash: str) -> str | None:
     its critical path (deleting a file written a moment ago can wait on its writeback).
     Returns the new name, or None when nothing was there. Where a rename cannot be (another
     file system), `path` is removed here and now."""
-    dest = tmp_name(os.path.join(trash, os.path.basename(os.fspath(path))))
+    dest = tmpfiles.path_in(trash)
     try:
         os.rename(path, dest)
         return dest

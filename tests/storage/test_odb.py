@@ -8,10 +8,10 @@ import pytest
 
 from gitflowml.config import LinkType
 from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
-from gitflowml.storage import hashing, odb
+from gitflowml.storage import hashing
 from gitflowml.storage.hashing import Manifest, ManifestEntry
 from gitflowml.storage.odb import LocalOdb
-from gitflowml.util import fsutil
+from gitflowml.util import fsutil, tmpfiles
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def _objects(store: LocalOdb) -> list[Path]:
 
 
 def _is_tmp(path: Path) -> bool:
-    return path.name.startswith(odb.TMP_PREFIX)
+    return tmpfiles.is_tmp(path.name)
 
 
 def _temporaries(store: LocalOdb) -> list[Path]:
