@@ -70,3 +70,7 @@ class StageFailedError(GitflowmlError):
 
 class Interrupted(GitflowmlError):
     exit_code: ClassVar[int] = EXIT_INTERRUPTED
+
+
+class ExperimentError(GitflowmlError):
+    """An experiment could not be made, found or applied; the message names it and why."""

@@ -33,6 +33,8 @@ class Scope:
     targets: tuple[str, ...] = ()
     all_branches: bool = False
     all_commits: bool = False
+    revs: tuple[str, ...] = ()  # these commits too (experiments, say)
+    workspace: bool = True  # False: only what history (or `revs`) uses
 
     @property
     def history(self) -> bool:
@@ -197,10 +199,12 @@ def oid_at(root: Path, commit: str, path: str) -> str | None:
 def scope_entries(
     project: Project, scope: Scope, moving: bool, found: Loaded | None = None
 ) -> list[Tracked]:
-    entries = workspace_entries(project, scope.targets, moving, found)
+    entries = workspace_entries(project, scope.targets, moving, found) if scope.workspace else []
+    revs = set(scope.revs)
     if scope.history:
-        revs = scm.revisions(project.root, scope.all_branches, scope.all_commits)
-        entries += entries_at(project.root, revs)
+        revs.update(scm.revisions(project.root, scope.all_branches, scope.all_commits))
+    if revs:
+        entries += entries_at(project.root, sorted(revs))
     return entries
 
 

@@ -29,6 +29,7 @@ from gitflowml.pipeline.model import PIPELINE_FILE, Pipeline
 from gitflowml.pipeline.params import DEFAULT_PARAMS
 from gitflowml.project import Project
 from gitflowml.remote.fs import open_remote
+from gitflowml.scm import exprefs
 from gitflowml.storage import dvc, hashing
 from gitflowml.storage.layout import object_key
 from gitflowml.storage.odb import local_odb
@@ -52,13 +53,15 @@ class Revision:
             self.rev = None
             return
         assert self.rev is not None
-        self.commit = scm.rev_parse(self.project.root, self.rev)
+        self.commit = scm.rev_parse(self.project.root, self.rev) or exprefs.resolve(
+            self.project.root, self.rev
+        )
         if self.commit is None and self.rev == "HEAD":
             raise PathError("this repository has no commits yet, so there is no HEAD to compare")
         if self.commit is None:
             raise PathError(
-                f"'{self.rev}' is not a revision of this repository (a branch, tag, commit or "
-                "HEAD~N); check 'git log'"
+                f"'{self.rev}' is not a revision of this repository (a branch, tag, commit, "
+                "HEAD~N or experiment); check 'git log' or 'gitflowml exp show'"
             )
 
     @property

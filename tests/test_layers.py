@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
         "gitflowml.githooks",
         "gitflowml.hooks",
     ),
+    ("gitflowml.exps",),
     ("gitflowml.api",),
     ("gitflowml.cli",),
     ("gitflowml.entry", "gitflowml.__main__"),
@@ -54,6 +55,8 @@ OWNERS: dict[str, set[str]] = {
     ".gitflowml": {"gitflowml.project", "gitflowml.quick"},
     "params.yaml": {"gitflowml.pipeline.params"},
     ".gfml-tmp.": {"gitflowml.util.tmpfiles"},
+    "refs/gitflowml/exps/": {"gitflowml.scm.exprefs"},
+    "refs/gitflowml/queue/": {"gitflowml.scm.exprefs"},
 }
 
 

@@ -121,8 +121,8 @@ def test_workspace_is_the_default_b_and_head_the_default_a(branches: Repo, run: 
 def test_a_bad_revision_is_one_clear_error(branches: Repo, run: Run) -> None:
     err = run("metrics", "diff", "main", "nope", code=1).stderr
     assert err == (
-        "error: 'nope' is not a revision of this repository (a branch, tag, commit or "
-        "HEAD~N); check 'git log'\n"
+        "error: 'nope' is not a revision of this repository (a branch, tag, commit, "
+        "HEAD~N or experiment); check 'git log' or 'gitflowml exp show'\n"
     )
 
 

@@ -9,6 +9,19 @@ to import them from."""
 from __future__ import annotations
 
 from gitflowml.api.data import InitResult, StatusReport, add, checkout, init, status
+from gitflowml.api.exps import ExpRunReport, ReproFlags, exec_entry, exp_run, run_queue
+from gitflowml.api.exps_share import ShareReport, exp_list, exp_pull, exp_push
+from gitflowml.api.exps_view import (
+    ApplyReport,
+    ShowOptions,
+    exp_apply,
+    exp_branch,
+    exp_diff,
+    exp_remove,
+    exp_show,
+    queue_logs,
+    queue_status,
+)
 from gitflowml.api.history import (
     diff,
     lineage,
@@ -40,17 +53,32 @@ from gitflowml.storage.status import DataStatus
 
 __all__ = [
     "AddReport",
+    "ApplyReport",
     "CheckoutReport",
     "Dag",
     "DataStatus",
+    "ExpRunReport",
     "InitResult",
     "Project",
+    "ReproFlags",
+    "ShareReport",
+    "ShowOptions",
     "StatusReport",
     "add",
     "check_large_files",
     "checkout",
     "dag",
     "diff",
+    "exec_entry",
+    "exp_apply",
+    "exp_branch",
+    "exp_diff",
+    "exp_list",
+    "exp_pull",
+    "exp_push",
+    "exp_remove",
+    "exp_run",
+    "exp_show",
     "fetch",
     "gc",
     "import_dvc",
@@ -64,6 +92,8 @@ __all__ = [
     "params_diff",
     "pull",
     "push",
+    "queue_logs",
+    "queue_status",
     "read",
     "record",
     "remote_add",
@@ -71,6 +101,7 @@ __all__ = [
     "remote_modify",
     "remote_remove",
     "repro",
+    "run_queue",
     "status",
     "unpushed",
 ]

@@ -128,14 +128,24 @@ def gc(
     remote: str | None = None,
     dry: bool = False,
     jobs: int | None = None,
+    exps: bool = True,
     project: Project | None = None,
 ) -> GcReport:
     """Delete cache objects not used by the workspace (and all branches or all commits);
-    with `cloud`, from the remote too. `dry` only counts."""
-    from gitflowml import gc as gc_mod
+    with `cloud`, from the remote too. `dry` only counts. What experiments (and queued
+    ones) use is kept, unless not `exps`."""
+    import dataclasses
 
+    from gitflowml import gc as gc_mod
+    from gitflowml.scm import exprefs, plumbing
+
+    proj = _project(project)
     scope, options = _transfer((), remote, jobs, all_branches, all_commits, None, False)
-    return gc_mod.gc(_project(project), scope, options if cloud else None, dry)
+    if exps:
+        kept = [r.commit for r in plumbing.refs(proj.root, exprefs.PREFIX)]
+        kept += [r.commit for r in plumbing.refs(proj.root, exprefs.QUEUE)]
+        scope = dataclasses.replace(scope, revs=tuple(sorted(set(kept))))
+    return gc_mod.gc(proj, scope, options if cloud else None, dry)
 
 
 def unpushed(remote: str | None = None, *, project: Project | None = None) -> list[str]:

@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-pushed": ("hooks", "check_pushed"),
     "import-dvc": ("hooks", "import_dvc"),
     "merge-driver": ("hooks", "merge_driver"),
+    "exp": ("exps", "exp"),
 }
 
 

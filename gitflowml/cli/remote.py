@@ -158,6 +158,7 @@ def pull(
 @click.option("-r", "--remote", "remote_name", metavar="NAME", help="Remote for --cloud.")
 @click.option("--dry", is_flag=True, help="Only say what would be deleted.")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--no-exps", is_flag=True, help="Do not keep what experiments use.")
 @click.pass_context
 def gc(
     ctx: click.Context,
@@ -168,6 +169,7 @@ def gc(
     remote_name: str | None,
     dry: bool,
     force: bool,
+    no_exps: bool,
 ) -> None:
     """Delete cached objects that the chosen scope does not use."""
     if not (workspace or all_branches or all_commits):
@@ -179,6 +181,7 @@ def gc(
         "all_commits": all_commits,
         "cloud": cloud,
         "remote": remote_name,
+        "exps": not no_exps,
         "project": project(ctx),
     }
     plan = api.gc(dry=True, **kwargs)

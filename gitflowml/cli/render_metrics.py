@@ -31,7 +31,7 @@ def diff_table(
         change = r.pct if pct else r.change
         shown = "-" if change is None else _fmt(change, precision) + ("%" if pct else "")
         body.append([r.path, r.key, _fmt(r.old, precision), _fmt(r.new, precision), shown])
-    head = ["Path", "Param" if what == "params" else "Metric", a, b, "Change"]
+    head = ["Path", {"params": "Param", "metrics": "Metric"}.get(what, "Key"), a, b, "Change"]
     return str(tabulate(body, head, tablefmt="github" if md else "simple", disable_numparse=True))
 
 

@@ -19,8 +19,9 @@ from gitflowml.project import Project
 from gitflowml.storage import pointer
 
 
-def _ours(project: Project, loaded: Pipeline) -> list[str]:
-    """The paths a run's commit may contain, as they are changed now."""
+def results_paths(project: Project, loaded: Pipeline) -> list[str]:
+    """The paths a run's commit may contain, as they are changed now (experiments keep the
+    same ones)."""
     in_git = [o.path for s in loaded.stages.values() for o in s.outs if not o.cache]
     patterns = [lockfile.LOCK_FILE, f"*{pointer.SUFFIX}", ".gitignore", "*/.gitignore", *in_git]
     return scm.changed(project.root, patterns)
@@ -50,7 +51,7 @@ def refuse_ignored_git_outs(project: Project, loaded: Pipeline) -> None:
 
 
 def check_nothing_unrelated_staged(project: Project, loaded: Pipeline) -> None:
-    allowed = set(_ours(project, loaded)) | {lockfile.LOCK_FILE} | _related(loaded)
+    allowed = set(results_paths(project, loaded)) | {lockfile.LOCK_FILE} | _related(loaded)
     unrelated = [p for p in scm.staged(project.root) if p not in allowed]
     if unrelated:
         shown = ", ".join(unrelated[:3]) + (" …" if len(unrelated) > 3 else "")
@@ -65,7 +66,7 @@ def commit_results(
 ) -> str | None:
     """Stage and commit the run's results, then attach the pending records to the commit.
     None when there was nothing to commit."""
-    paths = _ours(project, loaded)
+    paths = results_paths(project, loaded)
     scm.stage_paths(project.root, paths)
     if not scm.staged(project.root):
         return None

@@ -58,12 +58,12 @@ def orphaned(
     ours = len(parts) == 4 and parts[0] == HOST
     if ours and parts[1] == str(os.getpid()) and parts[2] == _TOKEN:
         return False  # this process's own, in use
-    if ours and parts[1].isdigit() and not _alive(int(parts[1])):
+    if ours and parts[1].isdigit() and not alive(int(parts[1])):
         return True
     return (time.time() if now is None else now) - mtime > max_age
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

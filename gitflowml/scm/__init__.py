@@ -122,19 +122,21 @@ def tracked(root: Path, relpaths: Sequence[str]) -> list[str]:
 
 # -- commits and notes -------------------------------------------------------------------------
 def _run(
-    root: Path, args: list[str], data: bytes | None = None
+    root: Path, args: list[str], data: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    full = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", **(env or {})}
     try:
         return subprocess.run(
-            ["git", *args], cwd=root, input=data, capture_output=True, env=env, check=False
+            ["git", *args], cwd=root, input=data, capture_output=True, env=full, check=False
         )
     except FileNotFoundError:
         raise NotAGitRepoError("git is not installed or not on PATH; install git") from None
 
 
-def _checked(root: Path, args: list[str], data: bytes | None = None) -> str:
-    proc = _run(root, args, data)
+def _checked(
+    root: Path, args: list[str], data: bytes | None = None, env: dict[str, str] | None = None
+) -> str:
+    proc = _run(root, args, data, env)
     if proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip().splitlines()
         raise NotAGitRepoError(

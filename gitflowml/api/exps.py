@@ -1,0 +1,397 @@
+"""The API of experiments that run: `exp run` in the workspace, in a worktree (`--temp`) or
+through the queue, and `--run-all`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gitflowml.api.base import _project
+from gitflowml.api.data import checkout
+from gitflowml.api.pipeline import repro
+from gitflowml.project import Project
+
+# The core is imported inside each function, so that a command loads only the layers it
+# uses: importing all of them costs about 50 ms, more than a no-op command takes.
+if TYPE_CHECKING:
+    from gitflowml.exps.events import ExpEvent, Outcome
+    from gitflowml.exps.queue import Entry
+    from gitflowml.pipeline.model import Pipeline
+    from gitflowml.repro.events import ReproEvent
+    from gitflowml.repro.options import ReproReport
+
+ExpSink = Callable[["ExpEvent"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReproFlags:
+    """The `repro` options an experiment runs with."""
+
+    force: bool = False
+    single_stage: bool = False
+    downstream: bool = False
+    keep_going: bool = False
+    run_cache: bool = True
+    pull: bool = False
+    executor: str | None = None
+    scheduler: str | None = None
+
+
+@dataclass(slots=True)
+class ExpRunReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    repro: ReproReport | None = None  # of a run in the workspace
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.state == "failed"]
+
+
+def exp_run(
+    targets: Sequence[str] = (),
+    *,
+    set_params: Sequence[str] = (),
+    name: str | None = None,
+    message: str | None = None,
+    queue: bool = False,
+    temp: bool = False,
+    run: bool = False,
+    jobs: int | None = None,
+    flags: ReproFlags = ReproFlags(),
+    on_exp: ExpSink | None = None,
+    on_event: Callable[[ReproEvent], None] | None = None,
+    on_output: Callable[[str, str], None] | None = None,
+    project: Project | None = None,
+) -> ExpRunReport:
+    """Run the pipeline with `set_params` applied and keep the result as an experiment.
+    In the workspace by default (the results stay there); with `temp` in a private
+    worktree; with `queue` (or a sweep) it is queued, and run at once, `jobs` at a time,
+    with `run` or `jobs`. Raises ExperimentError for bad overrides or names before anything
+    changes, StageFailedError when a workspace run fails (kept as a failed entry)."""
+    from gitflowml import index, scm
+    from gitflowml.errors import ExperimentError, PipelineError
+    from gitflowml.exps import overrides, save
+
+    proj = _project(project)
+    baseline = scm.rev_parse(proj.root, "HEAD")
+    if baseline is None:
+        raise ExperimentError("this repository has no commit yet; commit first, then run")
+    found = index.load(proj)
+    if found is None:
+        raise PipelineError("there is no pipeline.yaml here; create one (see docs/pipeline.md)")
+    combos = overrides.expand([overrides.parse(text) for text in set_params])
+    texts = [overrides.rendered(proj.root, combo) for combo in combos]  # errors first
+    if name is not None:
+        save.check_name(name)
+    if len(combos) > 1 or queue or temp:
+        names = _names(proj, baseline, name, len(combos), flags.force)
+        _refuse_missing_deps(proj, found[0])
+        for each, params in zip(names, texts, strict=True):
+            _enqueue(
+                proj, baseline, each, params, targets, message, flags, None if temp else on_exp
+            )
+        report = ExpRunReport()
+        if temp:
+            report.outcomes.append(_exec(proj, names[0], on_event, on_output, on_exp))
+        elif run or jobs is not None:
+            report.outcomes += run_queue(names, jobs=jobs or 1, on_exp=on_exp, project=proj)
+        else:
+            report.outcomes += [_queued(proj, n) for n in names]
+        return report
+    return _run_here(
+        proj, found[0], baseline, name, texts[0], targets, message, flags, on_event, on_output
+    )
+
+
+def _run_here(
+    proj: Project,
+    loaded: Pipeline,
+    baseline: str,
+    name: str | None,
+    params: dict[str, str],
+    targets: Sequence[str],
+    message: str | None,
+    flags: ReproFlags,
+    on_event: Callable[[ReproEvent], None] | None,
+    on_output: Callable[[str, str], None] | None,
+) -> ExpRunReport:
+    from gitflowml.errors import ExperimentError, StageFailedError
+    from gitflowml.exps import overrides, queue, save
+    from gitflowml.exps.events import Outcome
+
+    chosen = _names(proj, baseline, name, 1, flags.force)[0]
+    overrides.write(proj.root, params)
+    try:
+        report = repro(
+            targets, **_repro_kwargs(flags), on_event=on_event, on_output=on_output, project=proj
+        )
+    except StageFailedError as exc:
+        start = save.start_commit(proj, baseline, params, chosen, message)
+        entry = queue.Entry(
+            chosen, baseline, start, queue.now(), tuple(targets), dataclasses.asdict(flags), message
+        )
+        queue.add(proj, dataclasses.replace(entry, state="failed", error=str(exc)))
+        raise
+    try:
+        exp = save.save(proj, loaded, baseline, chosen, message, list(params), flags.force)
+    except ExperimentError:
+        raise
+    return ExpRunReport([Outcome(chosen, "success", baseline, exp.commit)], report)
+
+
+def _repro_kwargs(flags: ReproFlags) -> dict[str, Any]:
+    return dict(
+        force=flags.force,
+        single_stage=flags.single_stage,
+        downstream=flags.downstream,
+        keep_going=flags.keep_going,
+        run_cache=flags.run_cache,
+        pull=flags.pull,
+        executor=flags.executor,
+        scheduler=flags.scheduler,
+    )
+
+
+def _names(proj: Project, baseline: str, name: str | None, count: int, force: bool) -> list[str]:
+    """`count` names free for `baseline`: `name` (`name-1`, `name-2`… for a sweep) or
+    generated ones. A taken name is an error unless `force`."""
+    from gitflowml.errors import ExperimentError
+    from gitflowml.exps import queue, save
+    from gitflowml.scm import exprefs
+
+    if name is not None:
+        names = [name] if count == 1 else [f"{name}-{i + 1}" for i in range(count)]
+        for each in names:
+            if queue.taken(proj, baseline, each) and not force:
+                raise ExperimentError(
+                    f"experiment '{each}' exists already; choose another name with -n, "
+                    "or replace it with -f"
+                )
+        return names
+    used = {e.name for e in exprefs.every(proj.root)} | {e.name for e in queue.entries(proj)}
+    out: list[str] = []
+    for _ in range(count):
+        out.append(save.new_name(used))
+        used.add(out[-1])
+    return out
+
+
+def _refuse_missing_deps(proj: Project, loaded: Pipeline) -> None:
+    """Deps a worktree would lack: neither in git, nor tracked data, nor made by a stage.
+    Named before anything runs (a queued run starts from a commit, not the workspace)."""
+    from gitflowml import index, scm
+    from gitflowml.errors import ExperimentError
+    from gitflowml.storage.tracked import is_under
+
+    produced = [o.path for s in loaded.stages.values() for o in s.outs]
+    data = [t.target for t in index.workspace_entries(proj, (), False, None)]
+    covered = [*produced, *data]
+    local = sorted({d for s in loaded.stages.values() for d in s.deps if "://" not in d})
+    local = [d for d in local if not any(d == c or is_under(d, c) for c in covered)]
+    in_git = set(scm.tracked(proj.root, local))
+    missing = [d for d in local if d not in in_git]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise ExperimentError(
+            f"deps not in git and not tracked by gitflowml: {shown}; a queued or --temp "
+            "experiment starts from a commit and would not have them. 'git add' them (or "
+            "'gitflowml add' data), or run the experiment in the workspace"
+        )
+
+
+def _enqueue(
+    proj: Project,
+    baseline: str,
+    name: str,
+    params: dict[str, str],
+    targets: Sequence[str],
+    message: str | None,
+    flags: ReproFlags,
+    on_exp: ExpSink | None,
+) -> None:
+    from gitflowml.exps import queue, save
+    from gitflowml.exps.events import ExpEvent
+
+    queue.remove(proj, [name])  # a failed entry of that name, replaced (-f)
+    start = save.start_commit(proj, baseline, params, name, message)
+    entry = queue.Entry(
+        name, baseline, start, queue.now(), tuple(targets), dataclasses.asdict(flags), message
+    )
+    queue.add(proj, entry)
+    if on_exp is not None:
+        on_exp(ExpEvent("queued", name))
+
+
+def _queued(proj: Project, name: str) -> Outcome:
+    from gitflowml.exps import queue
+    from gitflowml.exps.events import Outcome
+
+    entry = queue.get(proj, name)
+    return Outcome(name, "queued", entry.baseline)
+
+
+# -- running queued entries -------------------------------------------------------------------
+def run_queue(
+    names: Sequence[str] | None = None,
+    *,
+    jobs: int = 1,
+    on_exp: ExpSink | None = None,
+    project: Project | None = None,
+) -> list[Outcome]:
+    """Run the queued entries (or those of `names`), each in its own worktree and process,
+    `jobs` at a time. Ctrl-C stops the running ones (kept as failed, with their logs) and
+    leaves the rest queued."""
+    from gitflowml.exps import queue
+    from gitflowml.exps.events import ExpEvent
+
+    proj = _project(project)
+    wanted = None if names is None else set(names)
+    pending = [
+        e
+        for e in queue.entries(proj)
+        if e.state == "queued" and (wanted is None or e.name in wanted)
+    ]
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    outcomes: list[Outcome] = []
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, jobs):
+                entry = pending.pop(0)
+                running[entry.name] = _spawn(proj, entry)
+                if on_exp is not None:
+                    log = queue.log_path(proj, entry.name)
+                    on_exp(ExpEvent("started", entry.name, f"log: {log}"))
+            time.sleep(0.05)
+            for each, proc in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[each]
+                outcomes.append(_outcome(proj, each))
+                if on_exp is not None:
+                    last = outcomes[-1]
+                    if last.state == "success":
+                        on_exp(ExpEvent("saved", each, last.commit or ""))
+                    else:
+                        on_exp(ExpEvent("failed", each, last.error))
+    except KeyboardInterrupt:
+        _stop(proj, running)
+        raise
+    return outcomes
+
+
+def _spawn(proj: Project, entry: Entry) -> subprocess.Popen[bytes]:
+    from gitflowml.exps import queue
+
+    log = queue.log_path(proj, entry.name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        argv = [sys.executable, "-m", "gitflowml", "-C", str(proj.root), "exp", "exec", entry.name]
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+
+
+def _stop(proj: Project, running: dict[str, subprocess.Popen[bytes]]) -> None:
+    from gitflowml.exps import queue
+
+    for proc in running.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 30
+    for proc in running.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for each in running:
+        entry = queue.get(proj, each)
+        if entry.state != "failed":
+            queue.fail(proj, entry, "interrupted")
+
+
+def _outcome(proj: Project, name: str) -> Outcome:
+    from gitflowml.exps import queue
+    from gitflowml.exps.events import Outcome
+    from gitflowml.scm import exprefs
+
+    for entry in queue.entries(proj):
+        if entry.name == name:
+            if entry.state == "running":  # exited without saying: it died
+                entry = queue.fail(proj, entry, "its process ended without saving it")
+            return Outcome(name, "failed", entry.baseline, None, entry.error)
+    found = exprefs.find(proj.root, name)
+    if not found:
+        return Outcome(name, "failed", "", None, "it ended without saving the experiment")
+    return Outcome(name, "success", found[-1].baseline, found[-1].commit)
+
+
+def exec_entry(
+    name: str,
+    *,
+    on_event: Callable[[ReproEvent], None] | None = None,
+    on_output: Callable[[str, str], None] | None = None,
+    project: Project | None = None,
+) -> Outcome:
+    """Run one queued entry here and now, in its worktree (what a queue process does)."""
+    return _exec(_project(project), name, on_event, on_output, None)
+
+
+def _exec(
+    proj: Project,
+    name: str,
+    on_event: Callable[[ReproEvent], None] | None,
+    on_output: Callable[[str, str], None] | None,
+    on_exp: ExpSink | None,
+) -> Outcome:
+    from gitflowml import config, index
+    from gitflowml.errors import ExperimentError, GitflowmlError
+    from gitflowml.exps import queue, save
+    from gitflowml.exps.events import ExpEvent, Outcome
+    from gitflowml.scm import plumbing
+
+    entry = queue.get(proj, name)
+    if entry.state != "queued":
+        raise ExperimentError(f"experiment '{name}' is {entry.state}, not queued")
+    entry = queue.claim(proj, entry, os.getpid())
+    where = queue.worktree(proj, name)
+    if on_exp is not None:
+        on_exp(ExpEvent("started", name, f"in {where}"))
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        plumbing.worktree_add(proj.root, where, entry.start)
+        (where / proj.dot_dir.name).mkdir(exist_ok=True)
+        local = proj.dot_dir / config.LOCAL_CONFIG_NAME
+        if local.exists():
+            shutil.copy2(local, where / proj.dot_dir.name / config.LOCAL_CONFIG_NAME)
+        sub = Project.at(where)
+        sub = dataclasses.replace(
+            sub, config=dataclasses.replace(sub.config, cache_dir=proj.cache_dir)
+        )
+        checkout(force=True, project=sub)
+        flags = ReproFlags(**entry.repro)  # type: ignore[arg-type]
+        repro(
+            entry.targets,
+            **_repro_kwargs(flags),
+            on_event=on_event,
+            on_output=on_output,
+            project=sub,
+        )
+        loaded = index.load(sub)
+        assert loaded is not None
+        exp = save.save(sub, loaded[0], entry.baseline, name, entry.message, (), flags.force)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the clean-up is not interrupted
+        queue.fail(proj, entry, "interrupted")
+        raise
+    except (GitflowmlError, OSError) as exc:
+        queue.fail(proj, entry, str(exc))
+        return Outcome(name, "failed", entry.baseline, None, str(exc))
+    queue.done(proj, name)
+    return Outcome(name, "success", entry.baseline, exp.commit)
