@@ -94,7 +94,8 @@ def _values(text: str, whole: str) -> list[Any]:
     stripped = text.strip()
     func = _FUNC.match(stripped)
     if func:
-        args = [_value(a, whole) for a in _split(func.group(2), whole)]
+        inside = func.group(2)
+        args = [_value(a, whole) for a in _split(inside, whole)] if inside.strip() else []
         if func.group(1) == "choice":
             if not args:
                 raise ExperimentError(f"override '{whole}': choice() needs at least one value")
@@ -215,6 +216,8 @@ def _parent(doc: dict[str, Any], o: Override, create: bool) -> tuple[Any, str]:
             node = node[int(part)]
         else:
             raise ExperimentError(f"override '{o.text}': '{part}' of '{o.key}' is not a mapping")
+    if not isinstance(node, Mapping | list):
+        raise ExperimentError(f"override '{o.text}': the parent of '{parts[-1]}' is not a mapping")
     return node, parts[-1]
 
 

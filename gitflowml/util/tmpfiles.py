@@ -64,13 +64,19 @@ def orphaned(
 
 
 def alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (a zombie, killed and never reaped by its
+    parent, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True  # someone else's process
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc here: trust kill
 
 
 def remove_orphans(paths: Iterable[str | os.PathLike[str]], max_age: float = LOCAL_AGE_S) -> int:
