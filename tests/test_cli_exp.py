@@ -408,8 +408,7 @@ def _wait_for(predicate: object, timeout: float = 30) -> None:
 def _states(root: Path) -> dict[str, str]:
     found = {}
     for path in (root / ".gitflowml/tmp/exps").glob("*.json"):
-        if path.name != "table.json":
-            found[path.stem] = json.loads(path.read_text())["state"]
+        found[path.stem] = json.loads(path.read_text())["state"]
     return found
 
 

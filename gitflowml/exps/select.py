@@ -120,6 +120,8 @@ def _equal(a: Any, b: Any) -> bool:
 def keep_columns(rows: Sequence[Row], chosen: Sequence[Column]) -> list[Row]:
     """The rows with only the chosen params and metrics."""
     picked = set(chosen)
+    if picked == set(columns(rows)):
+        return list(rows)
     out = []
     for row in rows:
         params = _only(row.params, "params", picked)

@@ -3,7 +3,7 @@ entries, with their params, metrics and deps read from git objects.
 
 Its cost does not grow with history: the refs come from one `for-each-ref`, every file of
 every commit from one `git cat-file --batch`, and what a commit holds is parsed once and
-kept (commits never change) in `.gitflowml/tmp/exps/table.json`.
+kept (commits never change) in `.gitflowml/tmp/exps/table.cache`.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def read(
 ) -> dict[str, Parts]:
     """What each commit holds of the params and metrics files and its lock's deps."""
     signature = hashing.hash_bytes(json.dumps([params_files, metrics_files]).encode())
-    store = queue.directory(project) / "table.json"
+    store = queue.directory(project) / "table.cache"
     cached = _load(store, signature)
     wanted = sorted({c for c in commits if c not in cached})
     if wanted:
