@@ -125,3 +125,16 @@ def test_a_lost_worker_is_retried_elsewhere(project: Repo, run: Run, tmp_path: P
     run("repro", "--executor", "dask", "-j", "2")
     assert marker.exists()  # the first worker died mid-stage
     assert (project.root / "out.txt").read_text() == "done\n"
+
+
+def test_an_experiment_runs_its_stages_on_dask(diamond: Repo, run: Run, tmp_path: Path) -> None:
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    templated = DIAMOND.replace("args: {scale: 3}", 'args: {scale: "${scale}"}')
+    diamond.gen({"pipeline.yaml": templated})
+    diamond.gen({"params.yaml": "scale: 3\n"}, commit="diamond")
+    out = run("exp", "run", "--temp", "-S", "scale=5", "-n", "big", "--executor", "dask").stdout
+    assert "Ran experiment big" in out
+    from gitflowml import api
+
+    assert '{"words": 10}' in str(api.read("joined.txt", rev="big"))
+    assert not (diamond.root / "joined.txt").exists()  # --temp: the workspace is untouched
