@@ -74,7 +74,7 @@ def _baselines(
     out: dict[str, str] = {}
     head = scm.rev_parse(proj.root, "HEAD")
     if head is not None and not options.revs and not options.all_branches:
-        history = scm.rev_list(proj.root, "HEAD")[: max(1, options.num)]
+        history = scm.rev_list(proj.root, "HEAD", max(1, options.num))
         for i, sha in enumerate(history):
             out[sha] = (scm.current_branch(proj.root) or head[:7]) if i == 0 else sha[:7]
     for rev in options.revs:

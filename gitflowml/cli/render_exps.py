@@ -26,7 +26,12 @@ def _fmt(value: Any, precision: int) -> str:
 
 
 def show_json(rows: Sequence[Row]) -> str:
-    return json.dumps([r.as_json() for r in rows], indent=2, default=str)
+    """A JSON list, one row a line (json's C encoder: an indented dump of 1,000 rows takes
+    its pure-Python one, ten times slower)."""
+    if not rows:
+        return "[]"
+    lines = (json.dumps(r.as_json(), default=str) for r in rows)
+    return "[\n" + ",\n".join(lines) + "\n]"
 
 
 def _grid(rows: Sequence[Row], precision: int, tree: bool) -> tuple[list[str], list[list[str]]]:

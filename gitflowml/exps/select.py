@@ -30,14 +30,16 @@ class Column:
 
 def columns(rows: Sequence[Row]) -> list[Column]:
     """Every params column, then every metrics column, in first-seen order."""
-    seen: dict[Column, None] = {}
+    seen: dict[tuple[str, str], None] = {}
+    out = []
     for kind in ("metrics", "params"):
+        seen.clear()
         for row in rows:
-            values = row.metrics if kind == "metrics" else row.params
-            for file, keys in values.items():
+            for file, keys in (row.metrics if kind == "metrics" else row.params).items():
                 for key in keys:
-                    seen.setdefault(Column(kind, file, key), None)
-    return list(seen)
+                    seen[(file, key)] = None
+        out += [Column(kind, file, key) for file, key in seen]
+    return out
 
 
 def label(column: Column, every: Sequence[Column]) -> str:

@@ -161,9 +161,11 @@ def rev_parse(root: Path, rev: str) -> str | None:
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
-def rev_list(root: Path, rev: str) -> list[str]:
-    """`rev` and its ancestors, newest first (empty when `rev` does not exist)."""
-    proc = _run(root, ["rev-list", rev, "--"])
+def rev_list(root: Path, rev: str, limit: int | None = None) -> list[str]:
+    """`rev` and its ancestors (the first `limit` of them), newest first (empty when `rev`
+    does not exist)."""
+    count = [] if limit is None else [f"--max-count={limit}", "--first-parent"]
+    proc = _run(root, ["rev-list", *count, rev, "--"])
     return proc.stdout.decode().split() if proc.returncode == 0 else []
 
 
