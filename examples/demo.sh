@@ -109,6 +109,12 @@ step gitflowml params diff HEAD~3 HEAD
 step gitflowml log -n 3
 step gitflowml lineage model.json
 
+echo; echo "# Try two learning rates as experiments, side by side in worktrees; the workspace stays"
+step gitflowml exp run -S train.lr=0.2,0.8 -n lr --run -j 2
+step gitflowml exp show --only-changed
+step gitflowml exp diff lr-2
+step gitflowml exp remove lr-1 lr-2
+
 echo; echo "# Share the artifacts through a remote cache (a directory here; S3 works the same)"
 step gitflowml remote add -d team "$elsewhere/remote-cache"
 git add .gitflowml/config.yaml && git commit -qm "Team remote"
