@@ -21,7 +21,9 @@ def exp() -> None:
     """Run params changes as experiments, compare them, and keep the best."""
 
 
-def _sinks(ctx: click.Context) -> dict[str, Any]:
+def _sinks(ctx: click.Context, told: set[str] | None = None) -> dict[str, Any]:
+    """The event sinks of a run; `told` collects the experiments whose end was printed."""
+
     def on_event(e: ReproEvent) -> None:
         echo(ctx, render.event(e))
 
@@ -29,7 +31,9 @@ def _sinks(ctx: click.Context) -> dict[str, Any]:
         click.echo(f"[{stage}] {line}")
 
     def on_exp(e: ExpEvent) -> None:
-        echo(ctx, render_exps.exp_event(e))
+        click.echo(render_exps.exp_event(e))  # names go to stdout, even with -q
+        if told is not None and e.kind in ("saved", "failed"):
+            told.add(e.name)
 
     return {"on_event": on_event, "on_output": on_output, "on_exp": on_exp}
 
@@ -88,7 +92,8 @@ def run(
     scheduler: str | None,
 ) -> None:
     """Run the pipeline with changed params and keep the result as an experiment."""
-    sinks = _sinks(ctx)
+    told: set[str] = set()
+    sinks = _sinks(ctx, told)
     if run_all:
         found = api.run_queue(jobs=jobs or 1, on_exp=sinks["on_exp"], project=project(ctx))
         echo(ctx, render_exps.run_all_summary(found))
@@ -113,7 +118,9 @@ def run(
     )
     if report.repro is not None:
         echo(ctx, render.repro(report.repro))
-    click.echo(render_exps.outcomes(report.outcomes))
+    rest = [o for o in report.outcomes if o.name not in told]
+    if rest:
+        click.echo(render_exps.outcomes(rest))
     if report.failed:
         ctx.exit(EXIT_ERROR)
 

@@ -93,7 +93,7 @@ def exp_event(e: ExpEvent) -> str:
     if e.kind == "started":
         return f"Started experiment {e.name} ({e.detail})"
     if e.kind == "saved":
-        return f"Experiment {e.name} done: {e.detail[:8]}"
+        return f"Ran experiment {e.name} ({e.detail[:8]})"
     return f"Experiment {e.name} failed: {e.detail}"
 
 
