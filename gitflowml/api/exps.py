@@ -123,7 +123,7 @@ def _run_here(
     on_event: Callable[[ReproEvent], None] | None,
     on_output: Callable[[str, str], None] | None,
 ) -> ExpRunReport:
-    from gitflowml.errors import ExperimentError, StageFailedError
+    from gitflowml.errors import StageFailedError
     from gitflowml.exps import overrides, queue, save
     from gitflowml.exps.events import Outcome
 
@@ -140,10 +140,7 @@ def _run_here(
         )
         queue.add(proj, dataclasses.replace(entry, state="failed", error=str(exc)))
         raise
-    try:
-        exp = save.save(proj, loaded, baseline, chosen, message, list(params), flags.force)
-    except ExperimentError:
-        raise
+    exp = save.save(proj, loaded, baseline, chosen, message, list(params), flags.force)
     return ExpRunReport([Outcome(chosen, "success", baseline, exp.commit)], report)
 
 

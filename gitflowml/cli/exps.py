@@ -291,65 +291,52 @@ def remove(
     echo(ctx, "Removed " + ", ".join(removed) if removed else "Nothing to remove.")
 
 
-def _share_options(f: Any) -> Any:
-    f = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)(f)
-    f = click.option("-r", "--remote", "remote_name", default=None, help="The data remote.")(f)
-    f = click.option("--no-cache", is_flag=True, help="Only the refs and notes, no data.")(f)
-    f = click.option("--all", "all_exps", is_flag=True, help="Every experiment.")(f)
-    f = click.argument("names", nargs=-1)(f)
-    return click.argument("git_remote")(f)
+def _share_command(direction: str) -> Any:
+    """`exp push` or `exp pull`: the same flags, the other way."""
+    pushing = direction == "push"
 
+    @click.argument("git_remote")
+    @click.argument("names", nargs=-1)
+    @click.option("--all", "all_exps", is_flag=True, help="Every experiment.")
+    @click.option("--no-cache", is_flag=True, help="Only the refs and notes, no data.")
+    @click.option("-r", "--remote", "remote_name", default=None, help="The data remote.")
+    @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
+    @click.pass_context
+    def command(
+        ctx: click.Context,
+        git_remote: str,
+        names: tuple[str, ...],
+        all_exps: bool,
+        no_cache: bool,
+        remote_name: str | None,
+        jobs: int | None,
+    ) -> None:
+        share = api.exp_push if pushing else api.exp_pull
+        report = share(
+            git_remote,
+            names,
+            all_exps=all_exps,
+            cache=not no_cache,
+            remote=remote_name,
+            jobs=jobs,
+            project=project(ctx),
+        )
+        verb, way, moved = (
+            ("Pushed", "to", "uploaded") if pushing else ("Pulled", "from", "downloaded")
+        )
+        objects = f"; {report.objects.moved} objects {moved}" if report.objects else ""
+        echo(ctx, f"{verb} {len(report.names)} experiments {way} {git_remote}{objects}")
 
-@exp.command("push")
-@_share_options
-@click.pass_context
-def push(
-    ctx: click.Context,
-    git_remote: str,
-    names: tuple[str, ...],
-    all_exps: bool,
-    no_cache: bool,
-    remote_name: str | None,
-    jobs: int | None,
-) -> None:
-    """Share experiments: refs and notes to GIT_REMOTE, objects to the data remote."""
-    report = api.exp_push(
-        git_remote,
-        names,
-        all_exps=all_exps,
-        cache=not no_cache,
-        remote=remote_name,
-        jobs=jobs,
-        project=project(ctx),
+    command.__doc__ = (
+        "Share experiments: refs and notes to GIT_REMOTE, objects to the data remote."
+        if pushing
+        else "Fetch experiments: refs and notes from GIT_REMOTE, objects from the data remote."
     )
-    moved = f"; {report.objects.moved} objects uploaded" if report.objects else ""
-    echo(ctx, f"Pushed {len(report.names)} experiments to {git_remote}{moved}")
+    return command
 
 
-@exp.command("pull")
-@_share_options
-@click.pass_context
-def pull(
-    ctx: click.Context,
-    git_remote: str,
-    names: tuple[str, ...],
-    all_exps: bool,
-    no_cache: bool,
-    remote_name: str | None,
-    jobs: int | None,
-) -> None:
-    """Fetch experiments: refs and notes from GIT_REMOTE, objects from the data remote."""
-    report = api.exp_pull(
-        git_remote,
-        names,
-        all_exps=all_exps,
-        cache=not no_cache,
-        remote=remote_name,
-        jobs=jobs,
-        project=project(ctx),
-    )
-    moved = f"; {report.objects.moved} objects downloaded" if report.objects else ""
-    echo(ctx, f"Pulled {len(report.names)} experiments from {git_remote}{moved}")
+exp.command("push")(_share_command("push"))
+exp.command("pull")(_share_command("pull"))
 
 
 @exp.command("list")
