@@ -53,9 +53,7 @@ class Revision:
             self.rev = None
             return
         assert self.rev is not None
-        self.commit = scm.rev_parse(self.project.root, self.rev) or exprefs.resolve(
-            self.project.root, self.rev
-        )
+        self.commit = exprefs.commit_of(self.project.root, self.rev)
         if self.commit is None and self.rev == "HEAD":
             raise PathError("this repository has no commits yet, so there is no HEAD to compare")
         if self.commit is None:

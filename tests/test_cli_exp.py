@@ -83,6 +83,8 @@ def test_a_workspace_run_is_a_commit_on_the_baseline_with_its_note(exps: Repo, r
     assert diff["metrics.json"]["acc"] == {"old": 0.3, "new": 0.6, "diff": pytest.approx(0.3)}
     assert str(api.read("params.yaml", rev="lr2")).startswith("train:\n  lr: 0.2")
     assert "model.txt" in run("diff", "HEAD", "lr2").stdout
+    assert "stage 'train'" in run("lineage", "model.txt", "--rev", "lr2").stdout
+    assert "lr2" in run("metrics", "show", "--rev", "lr2").stdout
     rows = json.loads(run("params", "diff", "HEAD", "lr2", "--json").stdout)
     assert rows["params.yaml"]["train.lr"]["new"] == 0.2
 

@@ -13,6 +13,7 @@ from gitflowml.errors import PipelineError
 from gitflowml.lineage.notes import Attached, history, index_by_out
 from gitflowml.pipeline import lockfile
 from gitflowml.pipeline.params import flatten
+from gitflowml.scm import exprefs
 from gitflowml.storage.pointer import SUFFIX
 from gitflowml.storage.tracked import is_under
 
@@ -66,9 +67,9 @@ class Node:
 def trace(root: Path, path: str, rev: str = "HEAD") -> Node:
     """The lineage of `path` as of `rev`: the run that produced it and, recursively, how
     each of its inputs came to be, down to data added with `add` and files in git."""
-    commit = scm.rev_parse(root, rev)
+    commit = exprefs.commit_of(root, rev)
     if commit is None:
-        raise PipelineError(f"'{rev}' is not a commit of this repository")
+        raise PipelineError(f"'{rev}' is not a commit or experiment of this repository")
     oid, within = index.oid_at(root, commit, path), ""
     if oid is None:
         within, oid = _directory_of(root, commit, path)

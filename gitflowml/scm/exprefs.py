@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitflowml.scm import plumbing
+from gitflowml.scm import plumbing, rev_parse
 
 PREFIX = "refs/gitflowml/exps/"
 STASH = PREFIX + "apply/stash"
@@ -62,6 +62,11 @@ def find(root: Path, name: str) -> list[ExpRef]:
     if not valid_name(name):
         return []
     return [e for e in every(root) if e.name == name]
+
+
+def commit_of(root: Path, rev: str) -> str | None:
+    """The commit `rev` names: anything git understands, else an experiment's name."""
+    return rev_parse(root, rev) or resolve(root, rev)
 
 
 def resolve(root: Path, name: str) -> str | None:
