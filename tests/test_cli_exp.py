@@ -149,6 +149,16 @@ def test_show_json_table_md_csv(exps: Repo, run: Run) -> None:
     assert kept[0]["params"] == {"params.yaml": {"train.sleep": 0}}
 
 
+def test_show_n_commits_of_history_each_with_its_experiments(exps: Repo, run: Run) -> None:
+    run("exp", "run", "--temp", "-S", "train.lr=0.2", "-n", "old")
+    exps.gen({"data.txt": "abcd"}, commit="more data")
+    run("exp", "run", "--temp", "-S", "train.lr=0.3", "-n", "new")
+    assert [r["name"] for r in _show(run)] == ["main", "new"]
+    rows = _show(run, "-n", "2")
+    assert [r["name"] for r in rows] == ["main", "new", rows[2]["rev"], "old"]
+    assert rows[3]["baseline"] == exps.git("rev-parse", "HEAD~1").strip()
+
+
 def test_show_errors(exps: Repo, run: Run) -> None:
     run("exp", "run", "-n", "a")
     err = run("exp", "show", "--sort-by", "nope", code=1).stderr

@@ -9,7 +9,8 @@ to import them from."""
 from __future__ import annotations
 
 from gitflowml.api.data import InitResult, StatusReport, add, checkout, init, status
-from gitflowml.api.exps import ExpRunReport, ReproFlags, exec_entry, exp_run, run_queue
+from gitflowml.api.exps import ExpRunReport, exp_run
+from gitflowml.api.exps_queue import ReproFlags, exec_entry, run_queue
 from gitflowml.api.exps_share import ShareReport, exp_list, exp_pull, exp_push
 from gitflowml.api.exps_view import (
     ApplyReport,

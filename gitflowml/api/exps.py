@@ -1,48 +1,28 @@
-"""The API of experiments that run: `exp run` in the workspace, in a worktree (`--temp`) or
-through the queue, and `--run-all`."""
+"""`exp run`: in the workspace, or queued (and with `--temp`, `--run` or `-j` run at once
+through `exps_queue`)."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gitflowml.api.base import _project
-from gitflowml.api.data import checkout
+from gitflowml.api.exps_queue import ExpSink, ReproFlags, exec_here, repro_kwargs, run_queue
 from gitflowml.api.pipeline import repro
 from gitflowml.project import Project
 
 # The core is imported inside each function, so that a command loads only the layers it
 # uses: importing all of them costs about 50 ms, more than a no-op command takes.
 if TYPE_CHECKING:
-    from gitflowml.exps.events import ExpEvent, Outcome
-    from gitflowml.exps.queue import Entry
+    from gitflowml.exps.events import Outcome
     from gitflowml.pipeline.model import Pipeline
     from gitflowml.repro.events import ReproEvent
     from gitflowml.repro.options import ReproReport
 
-ExpSink = Callable[["ExpEvent"], None]
 
-
-@dataclass(frozen=True, slots=True)
-class ReproFlags:
-    """The `repro` options an experiment runs with."""
-
-    force: bool = False
-    single_stage: bool = False
-    downstream: bool = False
-    keep_going: bool = False
-    run_cache: bool = True
-    pull: bool = False
-    executor: str | None = None
-    scheduler: str | None = None
+_DEFAULT_FLAGS = ReproFlags()
 
 
 @dataclass(slots=True)
@@ -65,7 +45,7 @@ def exp_run(
     temp: bool = False,
     run: bool = False,
     jobs: int | None = None,
-    flags: ReproFlags = ReproFlags(),
+    flags: ReproFlags = _DEFAULT_FLAGS,
     on_exp: ExpSink | None = None,
     on_event: Callable[[ReproEvent], None] | None = None,
     on_output: Callable[[str, str], None] | None = None,
@@ -100,7 +80,7 @@ def exp_run(
             )
         report = ExpRunReport()
         if temp:
-            report.outcomes.append(_exec(proj, names[0], on_event, on_output, on_exp))
+            report.outcomes.append(exec_here(proj, names[0], on_event, on_output, on_exp))
         elif run or jobs is not None:
             report.outcomes += run_queue(names, jobs=jobs or 1, on_exp=on_exp, project=proj)
         else:
@@ -131,7 +111,7 @@ def _run_here(
     overrides.write(proj.root, params)
     try:
         report = repro(
-            targets, **_repro_kwargs(flags), on_event=on_event, on_output=on_output, project=proj
+            targets, **repro_kwargs(flags), on_event=on_event, on_output=on_output, project=proj
         )
     except StageFailedError as exc:
         start = save.start_commit(proj, baseline, params, chosen, message)
@@ -142,19 +122,6 @@ def _run_here(
         raise
     exp = save.save(proj, loaded, baseline, chosen, message, list(params), flags.force)
     return ExpRunReport([Outcome(chosen, "success", baseline, exp.commit)], report)
-
-
-def _repro_kwargs(flags: ReproFlags) -> dict[str, Any]:
-    return dict(
-        force=flags.force,
-        single_stage=flags.single_stage,
-        downstream=flags.downstream,
-        keep_going=flags.keep_going,
-        run_cache=flags.run_cache,
-        pull=flags.pull,
-        executor=flags.executor,
-        scheduler=flags.scheduler,
-    )
 
 
 def _names(proj: Project, baseline: str, name: str | None, count: int, force: bool) -> list[str]:
@@ -233,162 +200,3 @@ def _queued(proj: Project, name: str) -> Outcome:
 
     entry = queue.get(proj, name)
     return Outcome(name, "queued", entry.baseline)
-
-
-# -- running queued entries -------------------------------------------------------------------
-def run_queue(
-    names: Sequence[str] | None = None,
-    *,
-    jobs: int = 1,
-    on_exp: ExpSink | None = None,
-    project: Project | None = None,
-) -> list[Outcome]:
-    """Run the queued entries (or those of `names`), each in its own worktree and process,
-    `jobs` at a time. Ctrl-C stops the running ones (kept as failed, with their logs) and
-    leaves the rest queued."""
-    from gitflowml.exps import queue
-    from gitflowml.exps.events import ExpEvent
-
-    proj = _project(project)
-    wanted = None if names is None else set(names)
-    pending = [
-        e
-        for e in queue.entries(proj)
-        if e.state == "queued" and (wanted is None or e.name in wanted)
-    ]
-    running: dict[str, subprocess.Popen[bytes]] = {}
-    outcomes: list[Outcome] = []
-    try:
-        while pending or running:
-            while pending and len(running) < max(1, jobs):
-                entry = pending.pop(0)
-                running[entry.name] = _spawn(proj, entry)
-                if on_exp is not None:
-                    log = queue.log_path(proj, entry.name)
-                    on_exp(ExpEvent("started", entry.name, f"log: {log}"))
-            time.sleep(0.05)
-            for each, proc in list(running.items()):
-                if proc.poll() is None:
-                    continue
-                del running[each]
-                outcomes.append(_outcome(proj, each))
-                if on_exp is not None:
-                    last = outcomes[-1]
-                    if last.state == "success":
-                        on_exp(ExpEvent("saved", each, last.commit or ""))
-                    else:
-                        on_exp(ExpEvent("failed", each, last.error))
-    except KeyboardInterrupt:
-        _stop(proj, running)
-        raise
-    return outcomes
-
-
-def _spawn(proj: Project, entry: Entry) -> subprocess.Popen[bytes]:
-    from gitflowml.exps import queue
-
-    log = queue.log_path(proj, entry.name)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
-        argv = [sys.executable, "-m", "gitflowml", "-C", str(proj.root), "exp", "exec", entry.name]
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-
-
-def _stop(proj: Project, running: dict[str, subprocess.Popen[bytes]]) -> None:
-    from gitflowml.exps import queue
-
-    for proc in running.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + 30
-    for proc in running.values():
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    for each in running:
-        entry = queue.get(proj, each)
-        if entry.state != "failed":
-            queue.fail(proj, entry, "interrupted")
-
-
-def _outcome(proj: Project, name: str) -> Outcome:
-    from gitflowml.exps import queue
-    from gitflowml.exps.events import Outcome
-    from gitflowml.scm import exprefs
-
-    for entry in queue.entries(proj):
-        if entry.name == name:
-            if entry.state == "running":  # exited without saying: it died
-                entry = queue.fail(proj, entry, "its process ended without saving it")
-            return Outcome(name, "failed", entry.baseline, None, entry.error)
-    found = exprefs.find(proj.root, name)
-    if not found:
-        return Outcome(name, "failed", "", None, "it ended without saving the experiment")
-    return Outcome(name, "success", found[-1].baseline, found[-1].commit)
-
-
-def exec_entry(
-    name: str,
-    *,
-    on_event: Callable[[ReproEvent], None] | None = None,
-    on_output: Callable[[str, str], None] | None = None,
-    project: Project | None = None,
-) -> Outcome:
-    """Run one queued entry here and now, in its worktree (what a queue process does)."""
-    return _exec(_project(project), name, on_event, on_output, None)
-
-
-def _exec(
-    proj: Project,
-    name: str,
-    on_event: Callable[[ReproEvent], None] | None,
-    on_output: Callable[[str, str], None] | None,
-    on_exp: ExpSink | None,
-) -> Outcome:
-    from gitflowml import config, index
-    from gitflowml.errors import ExperimentError, GitflowmlError
-    from gitflowml.exps import queue, save
-    from gitflowml.exps.events import ExpEvent, Outcome
-    from gitflowml.scm import plumbing
-
-    entry = queue.get(proj, name)
-    if entry.state != "queued":
-        raise ExperimentError(f"experiment '{name}' is {entry.state}, not queued")
-    entry = queue.claim(proj, entry, os.getpid())
-    where = queue.worktree(proj, name)
-    if on_exp is not None:
-        on_exp(ExpEvent("started", name, f"in {where}"))
-    try:
-        where.parent.mkdir(parents=True, exist_ok=True)
-        plumbing.worktree_add(proj.root, where, entry.start)
-        (where / proj.dot_dir.name).mkdir(exist_ok=True)
-        local = proj.dot_dir / config.LOCAL_CONFIG_NAME
-        if local.exists():
-            shutil.copy2(local, where / proj.dot_dir.name / config.LOCAL_CONFIG_NAME)
-        sub = Project.at(where)
-        sub = dataclasses.replace(
-            sub, config=dataclasses.replace(sub.config, cache_dir=proj.cache_dir)
-        )
-        checkout(force=True, project=sub)
-        flags = ReproFlags(**entry.repro)  # type: ignore[arg-type]
-        repro(
-            entry.targets,
-            **_repro_kwargs(flags),
-            on_event=on_event,
-            on_output=on_output,
-            project=sub,
-        )
-        loaded = index.load(sub)
-        assert loaded is not None
-        exp = save.save(sub, loaded[0], entry.baseline, name, entry.message, (), flags.force)
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the clean-up is not interrupted
-        queue.fail(proj, entry, "interrupted")
-        raise
-    except (GitflowmlError, OSError) as exc:
-        queue.fail(proj, entry, str(exc))
-        return Outcome(name, "failed", entry.baseline, None, str(exc))
-    queue.done(proj, name)
-    return Outcome(name, "success", entry.baseline, exp.commit)
