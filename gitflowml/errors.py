@@ -74,3 +74,7 @@ class Interrupted(GitflowmlError):
 
 class ExperimentError(GitflowmlError):
     """An experiment could not be made, found or applied; the message names it and why."""
+
+
+class PlotError(GitflowmlError):
+    """Plots could not be rendered (the extra is missing, a template is unusable)."""

@@ -104,6 +104,27 @@ class Revision:
         md5 = self._dvc_md5_for(path)
         return None if md5 is None else self._dvc_object(md5, path)
 
+    def listdir(self, path: str) -> list[str]:
+        """The files under directory `path` at this revision (tracked data and git's),
+        sorted; empty when it is no directory there."""
+        top = path.rstrip("/")
+        tracked = self.tracked()
+        if top in tracked and tracked[top][1]:
+            rows = self.manifest(tracked[top][0], top).entries
+            return sorted(f"{top}/{row.relpath}" for row in rows)
+        if self.commit is None:
+            base = self.project.root / top
+            if not base.is_dir():
+                return []
+            found = [p.relative_to(self.project.root).as_posix() for p in base.rglob("*")]
+            return sorted(f for f in found if (self.project.root / f).is_file())
+        return sorted(
+            p
+            for _rev, p, _data in scm.files_at(
+                self.project.root, [self.commit], lambda p: p.startswith(top + "/")
+            )
+        )
+
     def _object_for(self, path: str) -> str | None:
         tracked = self.tracked()
         if path in tracked:

@@ -311,7 +311,8 @@ def test_a_command_killed_anywhere_recovers_on_its_next_run(scenario: str, tmp_p
             if said.strip() in CLEAN:  # a status that says up to date must be true
                 _assert_tracked_as_expected(root, expected)
             rerun = _gfml(root, *argv)
-            assert rerun.returncode == 0, f"the rerun failed: {rerun.stderr}"
+            last = (rerun.stderr.strip().splitlines() or [""])[-1]
+            assert rerun.returncode == 0, f"the rerun failed: {last}\n{rerun.stderr}"
             now = _snapshot(base)
             for part, value in expected.items():
                 assert now[part] == value, f"{part} differs from an uninterrupted run's"

@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
         "gitflowml.githooks",
         "gitflowml.hooks",
     ),
-    ("gitflowml.exps",),
+    ("gitflowml.exps", "gitflowml.plots"),
     ("gitflowml.api",),
     ("gitflowml.cli",),
     ("gitflowml.entry", "gitflowml.__main__"),

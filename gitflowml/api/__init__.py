@@ -35,6 +35,7 @@ from gitflowml.api.history import (
     record,
 )
 from gitflowml.api.pipeline import Dag, dag, repro
+from gitflowml.api.plots import PlotsReport, plots_diff, plots_show, plots_templates
 from gitflowml.api.remote import (
     fetch,
     gc,
@@ -60,6 +61,7 @@ __all__ = [
     "DataStatus",
     "ExpRunReport",
     "InitResult",
+    "PlotsReport",
     "Project",
     "ReproFlags",
     "ShareReport",
@@ -91,6 +93,9 @@ __all__ = [
     "metrics_show",
     "open",
     "params_diff",
+    "plots_diff",
+    "plots_show",
+    "plots_templates",
     "pull",
     "push",
     "queue_logs",

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-dvc": ("hooks", "import_dvc"),
     "merge-driver": ("hooks", "merge_driver"),
     "exp": ("exps", "exp"),
+    "plots": ("plots", "plots"),
 }
 
 

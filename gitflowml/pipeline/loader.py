@@ -20,7 +20,7 @@ from typing import Any
 from gitflowml import quick
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import params as params_mod
-from gitflowml.pipeline import stagedef, templating
+from gitflowml.pipeline import plotdefs, stagedef, templating
 from gitflowml.pipeline.model import (
     PIPELINE_FILE,
     TOP_KEYS,
@@ -81,7 +81,14 @@ def load(path: Path, root: Path, parsed: Path | None = None) -> Pipeline:
                 tracked,
             )
     _check_outs(stages, where)
-    return Pipeline(path=path, stages=stages, groups=groups)
+    plots_line = doc.line(data, "plots")
+    rel = posixpath.dirname(shown)
+
+    def resolve(p: str) -> str:
+        return posixpath.normpath(posixpath.join(rel, p))
+
+    top = plotdefs.parse_top(data.get("plots"), lambda m: where.error(m, plots_line), resolve)
+    return Pipeline(path=path, stages=stages, groups=groups, plots=top)
 
 
 def _parse(path: Path, shown: str, parsed: Path | None) -> yamlio.Located:

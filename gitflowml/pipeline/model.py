@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gitflowml.errors import PipelineError
+from gitflowml.pipeline.plotdefs import PlotDef
 from gitflowml.util import yamlio
 
 PIPELINE_FILE = "pipeline.yaml"
@@ -48,6 +49,7 @@ class Out:
     cache: bool = True
     persist: bool = False
     push: bool = True
+    plot: PlotDef | None = None  # a plot out's definition (x, y, template, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,13 @@ class Pipeline:
     path: Path
     stages: Mapping[str, Stage]  # in file order
     groups: Mapping[str, tuple[str, ...]]  # foreach/matrix name -> expanded stage names
+    plots: tuple[PlotDef, ...] = ()  # the top-level `plots:` list
+
+    @property
+    def plot_defs(self) -> list[PlotDef]:
+        """Every plot: each stage's plot outs, then the top-level list."""
+        outs = [o.plot for s in self.stages.values() for o in s.outs if o.plot is not None]
+        return [*outs, *self.plots]
 
 
 class Where:

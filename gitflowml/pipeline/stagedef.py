@@ -12,6 +12,7 @@ from typing import Any
 
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import params as params_mod
+from gitflowml.pipeline import plotdefs
 from gitflowml.pipeline.model import (
     OUT_KEYS,
     STAGE_KEYS,
@@ -199,10 +200,10 @@ def _out(wdir: str, entry: Any, kind: OutKind, fail: Any) -> Out:
         options = options or {}
         if not isinstance(options, dict):
             raise fail(f"the options of {kind} '{path}' must be a mapping")
-        if kind != "plot":  # plot options (x, y, template...) belong to the plotting side
-            bad = sorted(set(options) - OUT_KEYS)
-            if bad:
-                raise fail(f"{kind} '{path}': unknown option '{bad[0]}'")
+        allowed = OUT_KEYS | plotdefs.PLOT_KEYS if kind == "plot" else OUT_KEYS
+        bad = sorted(set(options) - allowed)
+        if bad:
+            raise fail(f"{kind} '{path}': unknown option '{bad[0]}'")
     else:
         path = entry
     if not isinstance(path, str) or not path or _is_url(path):
@@ -210,12 +211,17 @@ def _out(wdir: str, entry: Any, kind: OutKind, fail: Any) -> Out:
     for flag in ("cache", "persist", "push"):
         if flag in options and not isinstance(options[flag], bool):
             raise fail(f"{kind} '{path}': '{flag}' must be true or false")
+    where = _inside(wdir, path, fail, kind)
+    plot = None
+    if kind == "plot":
+        plot = plotdefs.parse(path, options or None, fail, lambda _p: where)
     return Out(
-        path=_inside(wdir, path, fail, kind),
+        path=where,
         kind=kind,
         cache=bool(options.get("cache", kind == "out")),  # metrics and plots: kept in git
         persist=bool(options.get("persist", False)),
         push=bool(options.get("push", True)),
+        plot=plot,
     )
 
 

@@ -9,6 +9,7 @@ from gitflowml import quick
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import loader
 from gitflowml.pipeline.loader import Out, ParamRef, Resources
+from gitflowml.pipeline.plotdefs import PlotDef, Source
 
 # DVC's example-get-started dvc.yaml, unchanged but for the file name.
 DVC_YAML = """\
@@ -131,7 +132,12 @@ stages:
         Out("sub/model.pkl"),
         Out("sub/cache.bin", persist=True, push=False),
         Out("sub/m.json", kind="metric", cache=False),
-        Out("sub/roc.csv", kind="plot", cache=False),
+        Out(
+            "sub/roc.csv",
+            kind="plot",
+            cache=False,
+            plot=PlotDef("sub/roc.csv", (Source("sub/roc.csv", "fpr", ("tpr",)),)),
+        ),
     )
     assert stage.env == (("OMP_NUM_THREADS", "1"), ("DEBUG", "true"))
     assert (stage.retries, stage.timeout) == (2, 3600.0)
