@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-faults lint bench clean
+.PHONY: demo test test-faults lint bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check gitflowml tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# the browser tests need Debian's chromium and chromedriver (installed with apt when missing)
+chromium:
+	bash .ci/chromium.sh
+
+test: lint chromium
 	$(BIN)/python -m pytest -n 2 -m "not faults" --cov --cov-report=term $(PYTEST_ARGS)
 
 # the crash-recovery suite: SIGKILL at random moments of each command (tests/test_crash_recovery.py)
