@@ -99,7 +99,7 @@ def svg(spec: dict[str, Any]) -> str:
     return str(renderer().vegalite_to_svg(spec))
 
 
-def png(spec: dict[str, Any], scale: float = 2.0) -> bytes:
+def png(spec: dict[str, Any], scale: float = 1.0) -> bytes:
     return bytes(renderer().vegalite_to_png(spec, scale=scale))
 
 
