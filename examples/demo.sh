@@ -113,6 +113,8 @@ echo; echo "# Try two learning rates as experiments, side by side in worktrees; 
 step gitflowml exp run -S train.lr=0.2,0.8 -n lr --run -j 2
 step gitflowml exp show --only-changed
 step gitflowml exp diff lr-2
+step gitflowml plots diff HEAD --exp lr-1 --exp lr-2 --format png -o "$work/plots"
+echo "(the training loss of HEAD and both experiments, drawn offline: $work/plots/train_log.json.png)"
 step gitflowml exp remove lr-1 lr-2
 
 echo; echo "# Share the artifacts through a remote cache (a directory here; S3 works the same)"
