@@ -95,7 +95,6 @@ def test_show_json_is_dvcs_shape_with_filled_specs(plotted: Repo, run: Run) -> N
         "fpr": 0.0,
         "tpr": 0.0,
         "rev": "workspace",
-        "dvc_inferred_y_value": 0.0,
     }
     loss = doc["data"]["loss.json"][0]["content"]
     assert loss["layer"][0]["encoding"]["y"]["field"] == "dvc_inferred_y_value"
@@ -199,7 +198,7 @@ def test_a_directory_of_data_files_and_targets(plotted: Repo, run: Run) -> None:
     doc = _json(run, "show", "logs")
     assert sorted(doc["data"]) == ["logs/a.csv", "logs/b.json"]
     assert doc["data"]["logs/b.json"][0]["content"]["data"]["values"] == [
-        {"v": 1, "rev": "workspace", "step": 0, "dvc_inferred_y_value": 1}
+        {"v": 1, "rev": "workspace", "step": 0}
     ]
     err = run("plots", "show", "nothing-here", code=1).stderr
     assert "no plot matches nothing-here" in err

@@ -92,6 +92,9 @@ def collect(
         result.errors.append(
             f"no plot matches {', '.join(targets)}; 'plots' in pipeline.yaml defines them"
         )
+    files = [s.file for d in defs for s in d.sources]
+    for _label, revision in revisions:
+        revision.prefetch(files)  # one `cat-file --batch` a revision
     for plot in defs:
         if all(data_mod.is_image(s.file) for s in plot.sources):
             _images(plot, revisions, result)
@@ -144,16 +147,27 @@ def _vega(
             data = _read(plot, source.file, label, revision, result.errors)
             if data is None:
                 continue
+            parts = [label, *([source.file] if many_files else [])]
+            late = many_fields and y is None  # its field is known once the file is read
+            rev = "::".join([*parts, *([y] if many_fields and y else [])])
             try:
-                rows = data_mod.records(source.file, data)
+                table = data_mod.records(
+                    source.file, data, None if late else rev, None if source.x else STEP
+                )
             except data_mod.DataError as exc:
                 result.errors.append(f"plot '{plot.id}': {source.file} at {label} {exc}")
                 continue
-            got = _points(plot, source, y, rows, label, many_files, many_fields, result.errors)
+            got = _check(plot, source, y, table, label, result.errors)
             if got is None:
                 continue
-            points, x_field, y_field = got
-            values += points
+            x_field, y_field = got
+            if late:
+                for point in table.rows:
+                    point["rev"] = "::".join([*parts, y_field])
+            if many_files or many_fields:  # one y field for every series
+                for point in table.rows:
+                    point[VALUE] = point.get(y_field)
+            values += table.rows
             x_name = x_name or x_field
             y_name = y_name or y_field
             labels.append(label)
@@ -177,42 +191,26 @@ def _vega(
     result.plots.append(Plot(plot.id, "vega", tuple(dict.fromkeys(labels)), spec=spec))
 
 
-def _points(
+def _check(
     plot: PlotDef,
     source: Source,
     y: str | None,
-    rows: list[dict[str, Any]],
+    table: data_mod.Table,
     label: str,
-    many_files: bool,
-    many_fields: bool,
     errors: list[str],
-) -> tuple[list[dict[str, Any]], str, str] | None:
-    names = data_mod.fields(rows)
+) -> tuple[str, str] | None:
+    """(x field, y field) of a series, or None (and why, in `errors`)."""
     for wanted in (source.x, y):
-        if wanted is not None and rows and wanted not in names:
-            shown = ", ".join(names[:8])
+        if wanted is not None and table.rows and wanted not in table.fields:
+            shown = ", ".join(table.fields[:8])
             errors.append(
                 f"plot '{plot.id}': no field '{wanted}' in {source.file} at {label} "
                 f"(it has {shown})"
             )
             return None
-    x_field = source.x or STEP
-    others = [n for n in names if n != source.x]
+    others = [n for n in table.fields if n != source.x]
     y_field = y or (others[-1] if others else None)
     if y_field is None:
         errors.append(f"plot '{plot.id}': {source.file} at {label} holds no field to plot")
         return None
-    parts = [label]
-    if many_files:
-        parts.append(source.file)
-    if many_fields:
-        parts.append(y_field)
-    rev = "::".join(parts)
-    points = []
-    for i, row in enumerate(rows):
-        point = {**row, "rev": rev}
-        if source.x is None:
-            point[STEP] = i
-        point[VALUE] = row.get(y_field)
-        points.append(point)
-    return points, x_field, y_field
+    return source.x or STEP, y_field

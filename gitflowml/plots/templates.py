@@ -194,6 +194,17 @@ def fill(
         (Y, y),
     ):
         out = out.replace(anchor, inside(value))
-    out = out.replace(f'"{DATA}"', json.dumps(list(values), default=str))
-    spec: dict[str, Any] = json.loads(out)
+    out = out.replace(f'"{DATA}"', json.dumps(_SLOT))
+    spec: dict[str, Any] = _put(json.loads(out), list(values))  # data is never parsed again
     return spec
+
+
+_SLOT = "\x00gitflowml-data\x00"
+
+
+def _put(node: Any, values: list[Any]) -> Any:
+    if isinstance(node, dict):
+        return {k: _put(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_put(v, values) for v in node]
+    return values if node == _SLOT else node

@@ -22,7 +22,7 @@ from gitflowml.plots import data
     ],
 )
 def test_records(path: str, text: str, expected: list[dict[str, object]]) -> None:
-    assert data.records(path, text.encode()) == expected
+    assert data.records(path, text.encode()).rows == expected
 
 
 @pytest.mark.parametrize(
@@ -40,6 +40,19 @@ def test_bad_data_says_why(path: str, text: str, says: str) -> None:
     with pytest.raises(data.DataError) as info:
         data.records(path, text.encode())
     assert says in str(info.value)
+
+
+def test_rev_and_step_are_added_in_the_same_pass() -> None:
+    table = data.records("a.csv", b"x,y\n1,2\n3,4\n", rev="HEAD", step="step")
+    assert table.rows == [
+        {"x": 1, "y": 2, "rev": "HEAD", "step": 0},
+        {"x": 3, "y": 4, "rev": "HEAD", "step": 1},
+    ]
+    assert table.fields == ["x", "y"]
+    table = data.records("a.json", b'[{"a": 1}, {"b": 2}]', rev="w", step="i")
+    assert table.rows == [{"a": 1, "rev": "w", "i": 0}, {"b": 2, "rev": "w", "i": 1}]
+    assert table.fields == ["a", "b"]
+    assert data.records("a.csv", b"x,y\n", rev="w").rows == []
 
 
 def test_not_utf8() -> None:
