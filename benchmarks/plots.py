@@ -20,8 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "b",
-       "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x"}  # fmt: skip
+ENV = {
+    **os.environ,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@x",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@x",
+}
 
 
 def sh(argv: list[str], cwd: Path) -> None:
@@ -79,9 +85,8 @@ def main() -> int:
         print(f"\n| {a.plots} plots x {a.points:,} points, HTML | median s (min-max) |")
         print("|---|---|")
         for case, values in samples.items():
-            print(
-                f"| {case} | {statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f}) |"
-            )
+            median, low, high = statistics.median(values), min(values), max(values)
+            print(f"| {case} | {median:.3f} ({low:.3f}-{high:.3f}) |")
         print(f"| page size (the last diff) | {size / 2**20:.1f} MiB |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
