@@ -102,8 +102,8 @@ class Torn:
         marks.write_text(marks.read_text() + "teardown\\n")
 torn = Torn()
 if sys.argv[2] == "thread":
-    def late() -> None:
-        time.sleep(0.3)
+    def late() -> None:  # still running when the command ends, even on a loaded machine
+        time.sleep(2)
         marks.write_text(marks.read_text() + "thread\\n")
     threading.Thread(target=late).start()
 sys.argv = ["gitflowml", *sys.argv[3:]]
