@@ -90,11 +90,14 @@ def _table(text: str, delimiter: str, rev: str | None, step: str | None) -> Tabl
     if len(set(head)) != len(head) or any(not h for h in head):
         raise DataError("has an empty or repeated column name in its header")
     width = len(head)
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != width:
-            raise DataError(f"line {number} has {len(row)} fields, the header {width}")
+    if set(map(len, rows)) != {width}:  # C speed; then find the line to name
+        for number, row in enumerate(rows[1:], start=2):
+            if len(row) != width:
+                raise DataError(f"line {number} has {len(row)} fields, the header {width}")
     count = len(rows) - 1
-    columns: list[Iterable[Any]] = [_column(list(c)) for c in zip(*rows[1:], strict=True)]
+    columns: list[Iterable[Any]] = (
+        [_column(c) for c in zip(*rows[1:], strict=True)] if count else []
+    )
     if count == 0:
         columns = [[] for _ in head]
     keys = list(head)
@@ -107,7 +110,7 @@ def _table(text: str, delimiter: str, rev: str | None, step: str | None) -> Tabl
     return Table([dict(zip(keys, v, strict=True)) for v in zip(*columns, strict=True)], head)
 
 
-def _column(values: list[str]) -> list[Any]:
+def _column(values: tuple[str, ...]) -> list[Any]:
     """A column as ints, else floats, else value by value (at C speed when it is all
     numbers)."""
     for kind in (int, float):
