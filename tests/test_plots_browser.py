@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Repo, Run
-from tests.test_cli_plots import PIPELINE, PNG, TRAIN
+from tests.test_cli_plots import plotted  # noqa: F401 - the fixture
 
 ARTIFACTS = Path(
     os.environ.get("GFML_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")
@@ -66,23 +66,14 @@ def _requests(driver: Any) -> list[str]:
 
 
 def test_every_chart_renders_offline_and_nothing_leaves(
-    project: Repo, run: Run, browser: Any
+    plotted: Repo,  # noqa: F811 - the fixture of that name
+    run: Run,
+    browser: Any,
 ) -> None:
-    project.gen(
-        {
-            "pipeline.yaml": PIPELINE,
-            "train.py": TRAIN,
-            "params.yaml": "train:\n  lr: 0.5\n",
-            "images": {"sample.png": PNG},
-        }
-    )
-    run("repro")
-    project.git("add", "-A")
-    project.git("commit", "-qm", "plots")
-    project.gen({"params.yaml": "train:\n  lr: 0.8\n"})
+    plotted.gen({"params.yaml": "train:\n  lr: 0.8\n"})
     run("repro")
     run("plots", "diff")
-    page = project.root / "gitflowml_plots" / "index.html"
+    page = plotted.root / "gitflowml_plots" / "index.html"
     browser.get(page.as_uri())
     charts = browser.find_elements("css selector", ".gfml-vega")
     assert len(charts) == 4
