@@ -1,13 +1,15 @@
-"""Owns the quick answers in `.gitflowml/tmp/quick/`: a no-op `status` or `repro` answered by
-`stat` calls alone, without importing the rest of gitflowml.
+"""Owns the quick answers in `.gitflowml/tmp/quick/`: a no-op `status` or `repro`, or an
+`exp show` of nothing new, answered by `stat` calls alone, without importing the rest of
+gitflowml.
 
-A command line that may be answered this way (`status`, `status --json`, `repro`, each with
-or without `-q`) is *armed* at start-up. While it runs, every module that reads something the
-answer depends on notes it here: files by path (absent ones too), directories as whole
-trees, and `git ls-files` calls by their arguments and output. When the command exits with
-0, nothing spoiled it (a stage ran, a dep is a URL, something went to stderr), and no noted
-input changed while it ran or in the 50 ms before it started (the hash state's racy window),
-its output and a signature of every input are saved.
+A command line that may be answered this way (`status`, `status --json`, `repro`,
+`exp show`, `exp show --json`, each with or without `-q`) is *armed* at start-up. While it
+runs, every module that reads something the answer depends on notes it here: files by path
+(absent ones too), directories as whole trees, and `git ls-files` calls by their arguments
+and output. When the command exits with 0, nothing spoiled it (a stage ran, a dep is a URL,
+something went to stderr, an experiment is running), and no noted input changed while it
+ran or in the 50 ms before it started (the hash state's racy window), its output and a
+signature of every input are saved.
 
 The hash state is not an input: its rows are checked against stat data anyway, except the
 marks of directories whose objects are all in the cache, and whatever removes objects clears
@@ -36,7 +38,13 @@ DOT_DIR = ".gitflowml"  # as project.DOT_DIR
 QUICK_DIR = ("tmp", "quick")
 DISABLE_ENV = "GITFLOWML_QUICK"
 _QUIET = ("-q", "--quiet")
-_FORMS = (("status",), ("status", "--json"), ("repro",))
+_FORMS = (
+    ("status",),
+    ("status", "--json"),
+    ("repro",),
+    ("exp", "show"),
+    ("exp", "show", "--json"),
+)
 
 Sig = tuple[int, int, int, int, int, int] | None
 

@@ -161,6 +161,14 @@ class Revision:
         """The pipeline at this revision, expanded (foreach, matrix, ${}), with the name of
         its file: pipeline.yaml, or before the switch dvc.yaml. None when there is none, or
         it does not load there."""
+        if self.commit is None:  # the workspace's own files, noted as they are read
+            for name in (PIPELINE_FILE, dvc.DVC_YAML):
+                if (self.project.root / name).is_file():
+                    try:
+                        return name, loader.load(self.project.root / name, self.project.root)
+                    except GitflowmlError:
+                        return None
+            return None
         for name in (PIPELINE_FILE, dvc.DVC_YAML):
             data = self._git_file(name)
             if data is not None:

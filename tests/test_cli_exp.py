@@ -457,3 +457,34 @@ def test_a_killed_queue_is_shown_failed_and_cleaned_up(exps: Repo, run: Run) -> 
     _wait_for(lambda: "died" in run("exp", "queue", "status").stdout)
     assert exps.git("worktree", "list").count("\n") == 1
     assert _show(run)[1]["state"] == "failed"
+
+
+@pytest.mark.parametrize("args", [("exp", "show"), ("exp", "show", "--json")])
+def test_exp_show_of_nothing_new_is_a_quick_answer_and_never_stale(
+    exps: Repo, run: Run, args: tuple[str, ...]
+) -> None:
+    from tests.test_quick import gfml, settled
+
+    run("exp", "run", "--temp", "-S", "train.lr=0.2", "-n", "one")
+    first = settled(exps.root, *args)
+    assert "one" in first
+
+    def changes(change: Any, expect: str | None = None, absent: str | None = None) -> None:
+        change()
+        time.sleep(0.06)  # past the racy window, so the next answer may be saved
+        out, was_quick = gfml(exps.root, *args)
+        full, _ = gfml(exps.root, *args, quick_on=False)
+        assert out == full
+        assert not was_quick, "a changed repository was answered from the old answer"
+        if expect is not None:
+            assert expect in out
+        if absent is not None:
+            assert absent not in out
+        assert settled(exps.root, *args) == full
+
+    changes(lambda: run("exp", "run", "--temp", "-S", "train.lr=0.3", "-n", "two"), expect="two")
+    changes(lambda: run("exp", "remove", "one"), absent="one")
+    changes(lambda: run("exp", "run", "--queue", "-n", "later"), expect="later")
+    changes(lambda: exps.gen({"data.txt": "abcd"}, commit="new baseline"), absent="two")
+    changes(lambda: exps.git("checkout", "-q", "-b", "other"), expect="other")
+    changes(lambda: exps.git("pack-refs", "--all"))  # refs move into packed-refs

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gitflowml import quick
 from gitflowml.api.base import _project
 from gitflowml.api.data import checkout
 from gitflowml.project import Project
@@ -46,8 +47,11 @@ def exp_show(options: ShowOptions = ShowOptions(), *, project: Project | None = 
     found = index.load(proj)
     if found is None:
         raise PipelineError("there is no pipeline.yaml here, so no experiments to show")
+    _note_inputs(proj)
     refs = exprefs.every(proj.root)
     entries = queue.entries(proj)
+    if any(e.state == "running" for e in entries):
+        quick.spoil()  # its state is a process's, which no file shows
     baselines = _baselines(proj, options, refs, entries)
     refs_files = [r for s in found[0].stages.values() for r in s.params]
     params_files = sorted({r.file for r in refs_files} | {DEFAULT_PARAMS})
@@ -61,6 +65,16 @@ def exp_show(options: ShowOptions = ShowOptions(), *, project: Project | None = 
     if options.sort_by:
         rows = select.sort(rows, options.sort_by, options.descending)
     return rows
+
+
+def _note_inputs(proj: Project) -> None:
+    """What a quick answer of `exp show` depends on beyond what the loaders note: refs and
+    the queue (commits and their files never change)."""
+    from gitflowml import scm
+    from gitflowml.exps import queue
+
+    scm.note_refs(proj.root)
+    quick.note_tree(queue.directory(proj))
 
 
 def _baselines(

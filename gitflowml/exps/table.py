@@ -3,7 +3,7 @@ entries, with their params, metrics and deps read from git objects.
 
 Its cost does not grow with history: the refs come from one `for-each-ref`, every file of
 every commit from one `git cat-file --batch`, and what a commit holds is parsed once and
-kept (commits never change) in `.gitflowml/tmp/exps/table.cache`.
+kept (commits never change) in `.gitflowml/tmp/exps-table.cache`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitflowml import metrics
+from gitflowml import metrics, quick
 from gitflowml.errors import GitflowmlError
 from gitflowml.exps import queue
 from gitflowml.pipeline import lockfile
@@ -136,7 +136,7 @@ def read(
 ) -> dict[str, Parts]:
     """What each commit holds of the params and metrics files and its lock's deps."""
     signature = hashing.hash_bytes(json.dumps([params_files, metrics_files]).encode())
-    store = queue.directory(project) / "table.cache"
+    store = project.dot_dir / "tmp" / "exps-table.cache"
     cached = _load(store, signature)
     wanted = sorted({c for c in commits if c not in cached})
     if wanted:
@@ -167,6 +167,7 @@ def _parse(
     for path in metrics_files:
         data = found[path]
         if data is None and path in outs:  # a cached metrics file: from the cache
+            quick.spoil()  # the cache may lack it now and have it later
             try:
                 data = Revision(project, commit).read(path)
             except GitflowmlError:

@@ -285,6 +285,20 @@ def fetch_notes(root: Path, remote: str, ref: str) -> bool:
     return True
 
 
+def note_refs(root: Path) -> None:
+    """For a quick answer (see `quick`): the answer depends on HEAD, the branches and
+    gitflowml's refs, as the files of `.git` hold them (objects never change). Only a plain
+    `.git` directory is understood; anything else (a worktree's `.git` file) spoils it."""
+    git_dir = root / ".git"
+    if not git_dir.is_dir():
+        quick.spoil()
+        return
+    quick.note(git_dir / "HEAD")
+    quick.note(git_dir / "packed-refs")
+    quick.note_tree(git_dir / "refs" / "heads")
+    quick.note_tree(git_dir / "refs" / "gitflowml")
+
+
 def branches(root: Path) -> list[str]:
     text = _checked(root, ["for-each-ref", "--format=%(refname:short)", "refs/heads"])
     return [b for b in text.split() if b]
