@@ -209,6 +209,20 @@ def test_temp_runs_in_a_worktree_and_keeps_uncommitted_changes(exps: Repo, run: 
     assert not (exps.root / ".gitflowml/tmp/exps/wt/t").exists()
 
 
+def test_a_temp_sweep_runs_every_experiment(exps: Repo, run: Run) -> None:
+    out = run("exp", "run", "--temp", "-S", "train.lr=0.2,0.3", "-n", "t").stdout
+    assert "Ran experiment t-1" in out
+    assert "Ran experiment t-2" in out
+    assert [r["state"] for r in _show(run)] == ["success"] * 3
+
+
+def test_forcing_a_failed_name_replaces_its_entry(exps: Repo, run: Run) -> None:
+    run("exp", "run", "-S", "train.lr=9", "-n", "x", code=1)
+    assert [r["state"] for r in _show(run)] == ["success", "failed"]
+    run("exp", "run", "-S", "train.lr=0.2", "-n", "x", "-f")
+    assert [(r["name"], r["state"]) for r in _show(run)] == [("main", "success"), ("x", "success")]
+
+
 def test_a_sweep_runs_at_once_with_run(exps: Repo, run: Run) -> None:
     out = run("exp", "run", "-S", "train.lr=0.2,0.3", "-n", "s", "--run").stdout
     assert "Ran experiment s-1" in out

@@ -79,8 +79,8 @@ def exp_run(
                 proj, baseline, each, params, targets, message, flags, None if temp else on_exp
             )
         report = ExpRunReport()
-        if temp:
-            report.outcomes.append(exec_here(proj, names[0], on_event, on_output, on_exp))
+        if temp:  # one after another, here, each in its own worktree
+            report.outcomes += [exec_here(proj, n, on_event, on_output, on_exp) for n in names]
         elif run or jobs is not None:
             report.outcomes += run_queue(names, jobs=jobs or 1, on_exp=on_exp, project=proj)
         else:
@@ -121,6 +121,7 @@ def _run_here(
         queue.add(proj, dataclasses.replace(entry, state="failed", error=str(exc)))
         raise
     exp = save.save(proj, loaded, baseline, chosen, message, list(params), flags.force)
+    queue.remove(proj, [chosen])  # a failed run of that name, now replaced (-f)
     return ExpRunReport([Outcome(chosen, "success", baseline, exp.commit)], report)
 
 
