@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 
-from gitflowml.errors import ExperimentError
+from gitflowml.errors import ExperimentError, NotAGitRepoError
 from gitflowml.lineage import notes
 from gitflowml.pipeline.model import Pipeline
 from gitflowml.project import Project
@@ -149,7 +149,9 @@ def save(
     ref = exprefs.ref_for(baseline, name)
     try:
         plumbing.update_ref(project.root, ref, commit, None if force else "")
-    except Exception as exc:
+    except NotAGitRepoError as exc:  # git refused: the ref exists (taken meanwhile)
+        if force or not exprefs.find(project.root, name):
+            raise
         raise ExperimentError(
             f"experiment '{name}' exists already for this baseline; choose another name "
             "with -n, or replace it with -f"
