@@ -335,6 +335,18 @@ def test_apply_refuses_then_forces_with_an_undo(exps: Repo, run: Run) -> None:
     assert "lr: 0.5" in (exps.root / "params.yaml").read_text()
 
 
+def test_apply_never_drops_data_changes_the_cache_has_not_seen(exps: Repo, run: Run) -> None:
+    run("exp", "run", "--temp", "-S", "train.lr=0.5", "-n", "best")
+    (exps.root / "model.txt").chmod(0o644)
+    (exps.root / "model.txt").write_text("edited by hand\n")
+    err = run("exp", "apply", "best", code=1).stderr
+    assert "have changes that are not in the cache: model.txt" in err
+    assert (exps.root / "model.txt").read_text() == "edited by hand\n"
+    assert (exps.root / "params.yaml").read_text() == PARAMS  # nothing was applied
+    run("exp", "apply", "best", "--force")
+    assert "'lr': 0.5" in (exps.root / "model.txt").read_text()
+
+
 def test_branch_and_remove(exps: Repo, run: Run) -> None:
     run("exp", "run", "--temp", "-S", "train.lr=0.5", "-n", "keep")
     run("exp", "run", "--temp", "-S", "train.lr=0.6", "-n", "drop")

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from gitflowml import quick
 from gitflowml.api.base import _project
-from gitflowml.api.data import checkout
 from gitflowml.project import Project
 
 # The core is imported inside each function, so that a command loads only the layers it
@@ -156,9 +155,10 @@ def exp_apply(name: str, *, force: bool = False, project: Project | None = None)
     """Put the experiment's params, lock, pointers, metrics and outs in the workspace.
     Refuses when that would overwrite uncommitted changes, unless `force`, which first
     keeps them under `refs/gitflowml/exps/apply/stash`."""
-    from gitflowml import scm
+    from gitflowml import index, scm
     from gitflowml.errors import ExperimentError
     from gitflowml.scm import exprefs, plumbing
+    from gitflowml.storage import checkout as checkout_mod
 
     proj = _project(project)
     exp = _resolve(proj, name)
@@ -176,12 +176,14 @@ def exp_apply(name: str, *, force: bool = False, project: Project | None = None)
         tree = plumbing.snapshot(proj.root, head, dirty)
         stash = plumbing.commit_tree(proj.root, tree, [head], f"before exp apply {name}")
         plumbing.update_ref(proj.root, exprefs.STASH, stash)
+    # the data first: a workspace file with changes the cache has never seen stops it here,
+    # before anything is written (unless `force`)
+    checkout_mod.checkout(proj, index.entries_at(proj.root, [exp.commit]), force=force)
     present = set(plumbing.paths_in(proj.root, exp.commit, paths))
     plumbing.restore(proj.root, exp.commit, sorted(present))
     for path in paths:
         if path not in present and (proj.root / path).is_file():
             (proj.root / path).unlink()
-    checkout(force=True, project=proj)
     return ApplyReport(name, exp.commit, tuple(paths), stash)
 
 
