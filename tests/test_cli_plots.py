@@ -228,3 +228,9 @@ def test_without_the_extra_one_line_says_how_to_install(
         "(--json works without it)\n"
     )
     assert _json(run, "show")["errors"] == []
+
+
+def test_no_plot_defined_is_one_error(project: Repo, run: Run) -> None:
+    project.gen({"pipeline.yaml": "stages:\n  s:\n    cmd: echo hi\n"})
+    err = run("plots", "show", code=1).stderr
+    assert err == "error: no plot is defined: add 'plots' to pipeline.yaml (docs/plots.md)\n"

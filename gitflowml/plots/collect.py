@@ -87,7 +87,11 @@ def collect(
     root: Path, revisions: Sequence[tuple[str, Revision]], targets: Sequence[str] = ()
 ) -> Collected:
     result = Collected()
-    defs = _expand(_chosen(definitions(revisions), targets), revisions)
+    every = definitions(revisions)
+    if not every:
+        result.errors.append("no plot is defined: add 'plots' to pipeline.yaml (docs/plots.md)")
+        return result
+    defs = _expand(_chosen(every, targets), revisions)
     if targets and not defs:
         result.errors.append(
             f"no plot matches {', '.join(targets)}; 'plots' in pipeline.yaml defines them"
