@@ -29,7 +29,7 @@ from gitflowml.pipeline.model import PIPELINE_FILE, Pipeline
 from gitflowml.pipeline.params import DEFAULT_PARAMS
 from gitflowml.project import Project
 from gitflowml.remote.fs import open_remote
-from gitflowml.scm import exprefs
+from gitflowml.scm import exprefs, plumbing
 from gitflowml.storage import dvc, hashing
 from gitflowml.storage.layout import object_key
 from gitflowml.storage.odb import local_odb
@@ -133,12 +133,7 @@ class Revision:
                 return []
             found = [p.relative_to(self.project.root).as_posix() for p in base.rglob("*")]
             return sorted(f for f in found if (self.project.root / f).is_file())
-        return sorted(
-            p
-            for _rev, p, _data in scm.files_at(
-                self.project.root, [self.commit], lambda p: p.startswith(top + "/")
-            )
-        )
+        return sorted(plumbing.paths_in(self.project.root, self.commit, [top]))  # names only
 
     def _object_for(self, path: str) -> str | None:
         tracked = self.tracked()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitflowml.api.base import _project
 from gitflowml.project import Project
@@ -75,6 +75,22 @@ def _remote_refs(proj: Project, git_remote: str) -> list[tuple[str, str]]:
         ) from None
 
 
+def _refspecs(chosen: Sequence[Listed], force: bool) -> list[str]:
+    from gitflowml.scm import exprefs
+
+    refs = [exprefs.ref_for(e.baseline, e.name) for e in chosen]
+    return [f"{'+' if force else ''}{ref}:{ref}" for ref in refs]
+
+
+def _objects(chosen: Sequence[Listed], remote: str | None, jobs: int | None) -> tuple[Any, Any]:
+    """The scope (the experiments' commits alone) and options of their objects' transfer."""
+    from gitflowml.index import Scope
+    from gitflowml.remote.needs import TransferOptions
+
+    scope = Scope(revs=tuple(e.commit for e in chosen), workspace=False)
+    return scope, TransferOptions(remote, jobs, False, None)
+
+
 def exp_push(
     git_remote: str,
     names: Sequence[str] = (),
@@ -89,24 +105,17 @@ def exp_push(
     objects to the data remote."""
     from gitflowml import scm
     from gitflowml.errors import GitflowmlError, RemoteError
-    from gitflowml.index import Scope
     from gitflowml.lineage.notes import NOTES_REF
     from gitflowml.remote import push as push_mod
-    from gitflowml.remote.needs import TransferOptions
-    from gitflowml.scm import exprefs, plumbing
+    from gitflowml.scm import plumbing
 
     proj = _project(project)
     chosen = _chosen(exp_list(project=proj), names, all_exps)
     report = ShareReport([e.name for e in chosen])
     if cache and chosen:
-        scope = Scope(revs=tuple(e.commit for e in chosen), workspace=False)
-        report.objects = push_mod.push(proj, scope, TransferOptions(remote, jobs, False, None))
-    specs = [
-        f"{exprefs.ref_for(e.baseline, e.name)}:{exprefs.ref_for(e.baseline, e.name)}"
-        for e in chosen
-    ]
+        report.objects = push_mod.push(proj, *_objects(chosen, remote, jobs))
     try:
-        plumbing.push_refs(proj.root, git_remote, specs)
+        plumbing.push_refs(proj.root, git_remote, _refspecs(chosen, force=False))
         if scm.rev_parse(proj.root, NOTES_REF) is not None:
             scm.fetch_notes(proj.root, git_remote, NOTES_REF)
             scm.push_ref(proj.root, git_remote, NOTES_REF)
@@ -129,20 +138,14 @@ def exp_pull(
     their objects from the data remote."""
     from gitflowml import scm
     from gitflowml.errors import GitflowmlError, RemoteError
-    from gitflowml.index import Scope
     from gitflowml.lineage.notes import NOTES_REF
     from gitflowml.remote import fetch as fetch_mod
-    from gitflowml.remote.needs import TransferOptions
-    from gitflowml.scm import exprefs, plumbing
+    from gitflowml.scm import plumbing
 
     proj = _project(project)
     chosen = _chosen(exp_list(git_remote, project=proj), names, all_exps)
-    specs = [
-        f"+{exprefs.ref_for(e.baseline, e.name)}:{exprefs.ref_for(e.baseline, e.name)}"
-        for e in chosen
-    ]
     try:
-        plumbing.fetch_refs(proj.root, git_remote, specs)
+        plumbing.fetch_refs(proj.root, git_remote, _refspecs(chosen, force=True))
         scm.fetch_notes(proj.root, git_remote, NOTES_REF)
     except GitflowmlError as exc:
         raise RemoteError(
@@ -150,6 +153,5 @@ def exp_pull(
         ) from None
     report = ShareReport([e.name for e in chosen])
     if cache and chosen:
-        scope = Scope(revs=tuple(e.commit for e in chosen), workspace=False)
-        report.objects = fetch_mod.fetch(proj, scope, TransferOptions(remote, jobs, False, None))
+        report.objects = fetch_mod.fetch(proj, *_objects(chosen, remote, jobs))
     return report

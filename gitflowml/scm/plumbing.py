@@ -90,20 +90,20 @@ def snapshot(
     os.close(fd)
     env = {"GIT_INDEX_FILE": index}
     try:
-        _with_env(root, ["read-tree", base], env)
+        _checked(root, ["read-tree", base], env=env)
         if tracked_changes:
-            _with_env(root, ["add", "-u", "--", "."], env)
+            _checked(root, ["add", "-u", "--", "."], env=env)
         present = [p for p in paths if (root / p).exists()]
         gone = [p for p in paths if not (root / p).exists()]
         if present:
-            _with_env(root, ["add", "-f", "--", *present], env)
+            _checked(root, ["add", "-f", "--", *present], env=env)
         if gone:
-            _with_env(root, ["rm", "-q", "--cached", "--ignore-unmatch", "--", *gone], env)
+            _checked(root, ["rm", "-q", "--cached", "--ignore-unmatch", "--", *gone], env=env)
         for path, data in (contents or {}).items():
             blob = _checked(root, ["hash-object", "-w", "--stdin"], data).strip()
             info = f"100644,{blob},{path}"
-            _with_env(root, ["update-index", "--add", "--cacheinfo", info], env)
-        return _with_env(root, ["write-tree"], env).strip()
+            _checked(root, ["update-index", "--add", "--cacheinfo", info], env=env)
+        return _checked(root, ["write-tree"], env=env).strip()
     finally:
         os.unlink(index)
 
@@ -189,7 +189,3 @@ def remote_refs(root: Path, remote: str, prefix: str) -> list[tuple[str, str]]:
         if ref.startswith(prefix):
             out.append((ref, sha))
     return out
-
-
-def _with_env(root: Path, args: list[str], env: dict[str, str]) -> str:
-    return _checked(root, args, env=env)
