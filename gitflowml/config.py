@@ -55,13 +55,38 @@ SECRET_OPTIONS = frozenset(
     }
 )
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# gitflowml's own remote options (SPEC section 14): sizes, never passed to the file system
+PACK_OPTIONS = {"pack_threshold": 1 << 20, "pack_size": 64 << 20}
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str, what: str) -> int:
+    """A byte count: `1048576`, `512KiB`, `4MiB`, `1G` (units are powers of 1024)."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise ConfigError(f"{what}: {text!r} is not a size; write bytes or e.g. 4MiB, 512KiB")
+    unit = (match.group(2) or "").lower().rstrip("b").rstrip("i")
+    return int(match.group(1)) * _UNITS[unit]
 
 
 @dataclass(frozen=True, slots=True)
 class RemoteConfig:
     name: str
     url: str
-    options: tuple[tuple[str, str], ...] = ()  # passed to the fsspec file system
+    options: tuple[tuple[str, str], ...] = ()  # as configured, PACK_OPTIONS included
+
+    @property
+    def fs_options(self) -> dict[str, str]:
+        """The options passed to the fsspec file system."""
+        return {k: v for k, v in self.options if k not in PACK_OPTIONS}
+
+    def size_option(self, key: str) -> int:
+        """`pack_threshold` or `pack_size`, in bytes (a default when unset)."""
+        for name, value in self.options:
+            if name == key:
+                return parse_size(value, f"remote '{self.name}' option {key}")
+        return PACK_OPTIONS[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +294,8 @@ def modify_remote(dot_dir: Path, name: str, key: str, value: str, *, local: bool
         load(dot_dir).remote(name)  # raises the "does not exist" error
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
         raise ConfigError(f"'{key}' is not a valid option name")
+    if key in PACK_OPTIONS and parse_size(value, f"option {key}") < (key == "pack_size"):
+        raise ConfigError(f"option {key} must be at least 1 byte")  # a threshold of 0: loose
 
     def change(data: dict[str, Any]) -> None:
         data.setdefault("remote", {}).setdefault(name, {})[key] = value

@@ -18,6 +18,7 @@ from gitflowml import repolock
 from gitflowml.index import Scope, scope_entries, workspace_entries
 from gitflowml.pipeline import runcache
 from gitflowml.project import Project
+from gitflowml.remote import repack
 from gitflowml.remote.needs import TransferOptions, files_of, remote_of, top_needs
 from gitflowml.storage import layout
 from gitflowml.storage.layout import object_key, run_key
@@ -32,7 +33,9 @@ class GcReport:
     kept: int = 0
     freed_bytes: int = 0
     runs_removed: int = 0
-    cloud_removed: int = 0
+    cloud_removed: int = 0  # entries deleted from the remote, loose or packed
+    cloud_rewritten: int = 0  # packs rewritten without their dead entries
+    cloud_repacked: int = 0  # loose entries moved into packs (`--repack`)
     temporaries: int = 0  # orphaned temporaries of interrupted commands, removed
     dry: bool = False
 
@@ -42,8 +45,10 @@ def gc(
     scope: Scope,
     cloud: TransferOptions | None = None,
     dry: bool = False,
+    cloud_repack: bool = False,
 ) -> GcReport:
-    """Keep what `scope` uses; with `cloud`, clean that remote too."""
+    """Keep what `scope` uses; with `cloud`, clean that remote too (and with `cloud_repack`
+    move its small loose entries into packs)."""
     report = GcReport(dry=dry)
     with repolock.hold(project.dot_dir, 0, lambda _pid: None):
         odb = local_odb(project)
@@ -59,14 +64,16 @@ def gc(
         report.runs_removed = len(runs)
         if cloud:
             target = remote_of(project, cloud.remote, cloud.jobs)
-            on_remote = target.list_all()
-            # object keys only: run-cache entries go with `runs`, anything else stays
-            cloud_doomed = [k for k in on_remote if layout.oid_of(k) is not None and k not in keep]
-            cloud_runs = [run_key(k) for k in runs if run_key(k) in on_remote]
-            report.cloud_removed = len(cloud_doomed)
-            if not dry:
-                target.delete(cloud_doomed + cloud_runs)
-                report.temporaries += target.remove_orphans(tmpfiles.REMOTE_AGE_S)
+            doomed_runs = {run_key(k) for k in runs}
+
+            def alive(key: str) -> bool:  # run-cache entries go with `runs`
+                is_run = layout.run_key_of(key) is not None
+                return key not in doomed_runs if is_run else key in keep
+
+            done = repack.clean(target, alive, dry=dry, repack=cloud_repack)
+            report.cloud_removed = done.removed
+            report.cloud_rewritten, report.cloud_repacked = done.rewritten, done.repacked
+            report.temporaries += done.temporaries
         if dry:
             report.freed_bytes = sum(local[k] for k in doomed)
             return report

@@ -28,7 +28,7 @@ from gitflowml.pipeline import loader, lockfile
 from gitflowml.pipeline.model import PIPELINE_FILE, Pipeline
 from gitflowml.pipeline.params import DEFAULT_PARAMS
 from gitflowml.project import Project
-from gitflowml.remote.fs import open_remote
+from gitflowml.remote.store import open_remote
 from gitflowml.scm import exprefs, plumbing
 from gitflowml.storage import dvc, hashing
 from gitflowml.storage.layout import object_key
@@ -287,7 +287,7 @@ class Revision:
                 f"{path} at {self.label} is not in the local cache and there is no remote to "
                 "read it from; run 'gitflowml fetch' where it exists"
             ) from None
-        remote = open_remote(config, self.project.root, self.project.jobs)
+        remote = open_remote(config, self.project.root, self.project.jobs, self.project.cache_dir)
         key = object_key(oid, is_dir)
         if not remote.has([key]):
             raise RemoteError(

@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from gitflowml.pipeline import lockfile
-from gitflowml.storage import hashing, pointer
+from gitflowml.remote import packfmt
+from gitflowml.storage import hashing, layout, pointer
 from gitflowml.storage.state import StateDb
 from gitflowml.util import tmpfiles
 from tests.conftest import git
@@ -215,22 +216,44 @@ def _snapshot(base: Path) -> dict[str, object]:
         "workspace": files,
         "git would add": untracked,
         "cache": _objects(root / ".gitflowml" / "cache"),
-        "remote": _objects(base / "remote"),
+        "remote": _objects(base / "remote", remote=True),
     }
 
 
-def _objects(store: Path) -> list[str]:
-    """The store's objects, each checked against its name; temporaries are not objects."""
+def _objects(store: Path, remote: bool = False) -> list[str]:
+    """The store's objects, loose or packed, each checked against its name; temporaries are
+    not objects, and a pack without an index (a killed push's) holds none."""
     found = []
     for path in sorted(store.rglob("*")) if store.exists() else []:
         rel = path.relative_to(store)
+        if remote and rel.parts[0] == layout.PACKS_DIR and path.name.endswith(layout.IDX_SUFFIX):
+            found += _packed(store, rel.as_posix())
         if path.is_dir() or tmpfiles.is_tmp(path.name) or rel.parts[0] in ("runs", "tmp"):
+            continue
+        if rel.parts[0] == layout.PACKS_DIR:
             continue
         oid = rel.parts[0] + path.name.removesuffix(".dir")
         assert hashing.is_oid(oid), f"a stray file in {store}: {rel}"
         assert hashing.hash_bytes(path.read_bytes()) == oid, f"a corrupt object: {path}"
         found.append(rel.as_posix())
-    return found
+    return sorted(set(found))
+
+
+def _packed(store: Path, idx: str) -> list[str]:
+    """The objects an index names, each read from its pack and checked against its name."""
+    name = layout.idx_name_of(idx)
+    assert name is not None, f"a stray file in {store}: {idx}"
+    rows, size = packfmt.decode_idx((store / idx).read_bytes())
+    data = (store / layout.pack_key(name)).read_bytes()
+    assert len(data) == size, f"pack {name} is not as long as its index says"
+    keys = []
+    for row in rows:
+        if row.kind == layout.RUN:
+            continue
+        piece = data[row.offset : row.offset + row.size]
+        assert hashing.hash_bytes(piece) == row.name, f"a corrupt object in pack {name}"
+        keys.append(layout.key_of(row.kind, row.name))
+    return keys
 
 
 def _temporaries(base: Path) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from gitflowml.remote import fs as remote_mod
+from gitflowml.storage.odb import LocalOdb
 from tests.conftest import Repo, Run, git
 
 MOTO = str(Path(sys.executable).parent / "moto_server")
@@ -227,6 +228,7 @@ def test_an_interrupted_push_leaves_no_partial_object(
 ) -> None:
     store = tmp_path / "store"
     run("remote", "add", "-d", "store", str(store))
+    run("remote", "modify", "store", "pack_threshold", "0")  # all loose, as before packs
     real_copy = remote_mod._copy
     calls: list[str] = []
 
@@ -254,6 +256,7 @@ def test_an_interrupted_push_leaves_no_partial_object(
 def test_fetch_verifies_and_names_what_is_missing(tracked: Repo, run: Run, tmp_path: Path) -> None:
     store = tmp_path / "store"
     run("remote", "add", "-d", "store", str(store))
+    run("remote", "modify", "store", "pack_threshold", "0")  # all loose, as before packs
     run("push")
     tracked.git("add", "-A")
     tracked.git("commit", "-qm", "remote")
@@ -378,6 +381,7 @@ def test_gc(tracked: Repo, run: Run, tmp_path: Path) -> None:
     tracked.git("checkout", "-q", "main")
     run("checkout")
     run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    run("remote", "modify", "store", "pack_threshold", "0")  # loose: gc deletes one by one
     run("push", "--all-branches")
     assert "error: say what to keep" in run("gc", code=1).stderr
     assert "run it again with -f" in run("gc", "-w", code=1).stderr  # not a terminal
@@ -446,25 +450,25 @@ def test_an_interrupted_fetch_leaves_only_whole_objects(
 
     _pushed_clone(tracked, run, tmp_path)
     run("init")
-    real_read = remote_mod.Remote.read_small
-    reads: list[str] = []
+    real_put = LocalOdb.put_verified
+    puts: list[str] = []
 
-    def failing_read(self: remote_mod.Remote, key: str) -> bytes | None:
-        if len(reads) >= 2:
+    def failing_put(self: LocalOdb, data: bytes, oid: str, *args: Any, **kwargs: Any) -> bool:
+        if len(puts) >= 2:
             raise KeyboardInterrupt  # Ctrl-C in the middle of the transfer
-        reads.append(key)
-        return real_read(self, key)
+        puts.append(oid)
+        return real_put(self, data, oid, *args, **kwargs)
 
-    monkeypatch.setattr(remote_mod.Remote, "read_small", failing_read)
+    monkeypatch.setattr(LocalOdb, "put_verified", failing_put)
     assert run("fetch", code=130).stderr.startswith("error: interrupted")
     cache = Path(".gitflowml/cache")
-    objects = [p for p in cache.rglob("*") if p.is_file()]
+    objects = [p for p in cache.rglob("*") if p.is_file() and p.parent.name != "packs"]
     assert len(objects) <= 3
     for path in objects:
         assert path.parent.name != "tmp"
         if path.suffix != ".dir":
             assert hashing.hash_bytes(path.read_bytes()) == path.parent.name + path.name
-    monkeypatch.setattr(remote_mod.Remote, "read_small", real_read)
+    monkeypatch.setattr(LocalOdb, "put_verified", real_put)
     assert "downloaded" in run("pull").stdout
 
 

@@ -129,11 +129,13 @@ def gc(
     dry: bool = False,
     jobs: int | None = None,
     exps: bool = True,
+    repack: bool = False,
     project: Project | None = None,
 ) -> GcReport:
     """Delete cache objects not used by the workspace (and all branches or all commits);
-    with `cloud`, from the remote too. `dry` only counts. What experiments (and queued
-    ones) use is kept, unless not `exps`."""
+    with `cloud`, from the remote too (packs less than half live are rewritten; `repack`
+    also moves small loose objects into packs). `dry` only counts. What experiments (and
+    queued ones) use is kept, unless not `exps`."""
     import dataclasses
 
     from gitflowml import gc as gc_mod
@@ -145,7 +147,7 @@ def gc(
         kept = [r.commit for r in plumbing.refs(proj.root, exprefs.PREFIX)]
         kept += [r.commit for r in plumbing.refs(proj.root, exprefs.QUEUE)]
         scope = dataclasses.replace(scope, revs=tuple(sorted(set(kept))))
-    return gc_mod.gc(proj, scope, options if cloud else None, dry)
+    return gc_mod.gc(proj, scope, options if cloud else None, dry, cloud_repack=repack)
 
 
 def unpushed(remote: str | None = None, *, project: Project | None = None) -> list[str]:

@@ -159,6 +159,7 @@ def pull(
 @click.option("--dry", is_flag=True, help="Only say what would be deleted.")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--no-exps", is_flag=True, help="Do not keep what experiments use.")
+@click.option("--repack", is_flag=True, help="With --cloud: move small loose objects into packs.")
 @click.pass_context
 def gc(
     ctx: click.Context,
@@ -170,18 +171,22 @@ def gc(
     dry: bool,
     force: bool,
     no_exps: bool,
+    repack: bool,
 ) -> None:
     """Delete cached objects that the chosen scope does not use."""
     if not (workspace or all_branches or all_commits):
         raise ConfigError(
             "say what to keep: -w (the workspace), -a (every branch) or --all-commits"
         )
+    if repack and not cloud:
+        raise ConfigError("--repack packs a remote's objects: use it with --cloud")
     kwargs: dict[str, Any] = {
         "all_branches": all_branches,
         "all_commits": all_commits,
         "cloud": cloud,
         "remote": remote_name,
         "exps": not no_exps,
+        "repack": repack,
         "project": project(ctx),
     }
     plan = api.gc(dry=True, **kwargs)
@@ -194,7 +199,7 @@ def gc(
     if dry:
         echo(ctx, f"Would delete: {summary}")
         return
-    if not (plan.removed or plan.runs_removed or plan.cloud_removed):
+    if not (plan.removed or plan.runs_removed or plan.cloud_removed or plan.cloud_repacked):
         tidied = api.gc(dry=False, **kwargs)  # no object to delete: orphaned temporaries
         echo(ctx, f"Nothing to delete; {plan.kept} objects are kept{_temporaries(tidied)}")
         return
@@ -210,8 +215,17 @@ def gc(
         ctx,
         f"Deleted {done.removed} objects ({done.freed_bytes / 2**20:.1f} MiB)"
         + (f", {done.cloud_removed} on the remote" if cloud else "")
-        + f"; {done.kept} kept{_temporaries(done)}",
+        + f"; {done.kept} kept{_temporaries(done)}{_packs(done)}",
     )
+
+
+def _packs(report: GcReport) -> str:
+    parts = []
+    if report.cloud_rewritten:
+        parts.append(f"rewrote {report.cloud_rewritten} pack(s) on the remote")
+    if report.cloud_repacked:
+        parts.append(f"packed {report.cloud_repacked} loose object(s) on the remote")
+    return "".join(f"; {p}" for p in parts)
 
 
 def _temporaries(report: GcReport) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 from gitflowml.config import RemoteConfig
 from gitflowml.errors import ConfigError, RemoteError, StageFailedError
 from gitflowml.executors.local import LocalExecutor, python_command
-from gitflowml.remote.fs import open_remote
+from gitflowml.remote.store import open_remote
 from gitflowml.storage import hashing
 from gitflowml.storage.layout import object_key
 

@@ -17,7 +17,7 @@ from gitflowml.pipeline.model import Stage
 from gitflowml.pipeline.plan import Observed
 from gitflowml.project import Project
 from gitflowml.remote.fetch import fetch_entries
-from gitflowml.remote.fs import open_remote
+from gitflowml.remote.store import open_remote
 from gitflowml.storage.layout import is_manifest, object_key
 from gitflowml.storage.odb import local_odb
 from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
@@ -37,7 +37,7 @@ class RemoteRun:
 
         self.project = project
         self.config = project.config.remote(None)
-        self.remote = open_remote(self.config, project.root, 4 * project.jobs)
+        self.remote = open_remote(self.config, project.root, 4 * project.jobs, project.cache_dir)
         self.odb = local_odb(project)
         self.dask = DaskExecutor(self.config, scheduler, workers)
         self.on_output = on_output

@@ -8,21 +8,21 @@ from pathlib import Path
 
 from gitflowml import config
 from gitflowml.errors import GitflowmlError
-from gitflowml.remote.fs import Remote, open_remote
+from gitflowml.remote.fs import RemoteFs
 from gitflowml.storage import dvc
 
 
 def readers(root: Path, known: list[dvc.DvcRemote] | None = None) -> list[dvc.Reader]:
     remotes = dvc.read_remotes(root) if known is None else known
     opened = [
-        open_remote(config.RemoteConfig(r.name, r.url, r.fs_options), root, 1)
+        RemoteFs(config.RemoteConfig(r.name, r.url, r.fs_options), root, 1)
         for r in sorted(remotes, key=lambda r: not r.default)
         if r.url
     ]
     return [dvc.local_cache(root), *(_reader(r) for r in opened)]
 
 
-def _reader(remote: Remote) -> dvc.Reader:
+def _reader(remote: RemoteFs) -> dvc.Reader:
     def read(key: str) -> bytes | None:
         try:
             return remote.read(key) if remote.has([key]) else None

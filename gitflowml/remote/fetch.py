@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from gitflowml import index, scm
@@ -20,7 +20,6 @@ from gitflowml.lineage.notes import NOTES_REF
 from gitflowml.pipeline import lockfile
 from gitflowml.pipeline.model import Stage
 from gitflowml.project import Project
-from gitflowml.remote.fs import Remote
 from gitflowml.remote.needs import (
     Counter,
     Need,
@@ -34,6 +33,7 @@ from gitflowml.remote.needs import (
 )
 from gitflowml.remote.place import Placing
 from gitflowml.remote.runs import fetch_runs
+from gitflowml.remote.store import Remote
 from gitflowml.storage.checkout import checkout, checkout_entries
 from gitflowml.storage.odb import LocalOdb, local_odb
 from gitflowml.storage.state import open_state
@@ -151,8 +151,23 @@ def _download(
             f"{need.key} of {need.path}; push it from a clone that has it"
         )
     counter = Counter(on_progress, "downloading", len(keys))
-    if source.local is not None:  # read each small object once, verify it in memory
-        keys = _fetch_small_local(source, odb, needs, keys, counter, placing)
+
+    def store(key: str, data: bytes) -> None:
+        """Verify an entry's bytes against its name, store them (and place them)."""
+        need = needs[key]
+        if not odb.put_verified(data, need.oid, need.is_dir, missing=True):
+            raise RemoteError(
+                f"object {key} on remote '{source.name}' (for {need.path}) is corrupt: its "
+                "content does not match its hash; it was not stored. Push it again from "
+                "a clone with a good copy"
+            )
+        if placing is not None and not need.is_dir:
+            placing.place(need.oid, data)
+        counter(1, len(data))
+
+    keys = source.read_packed(keys, store)
+    if source.local is not None:  # read each small loose object once, verify it in memory
+        keys = _fetch_small_local(source, keys, store)
     pairs = [(k, odb.tmp_path()) for k in keys]
     try:
         source.download(pairs, counter)
@@ -173,46 +188,25 @@ def _download(
 
 
 def _fetch_small_local(
-    source: Remote,
-    odb: LocalOdb,
-    needs: dict[str, Need],
-    keys: list[str],
-    counter: Counter,
-    placing: Placing | None,
+    source: Remote, keys: list[str], store: Callable[[str, bytes], None]
 ) -> list[str]:
-    """Store the small objects of a directory remote straight from memory, verified (and
-    write the workspace files `placing` wants from the same bytes); return the keys left
-    for copying (large ones)."""
+    """Pass the small loose objects of a directory remote to `store` straight from memory;
+    return the keys left for copying (large ones)."""
 
-    def one(key: str) -> tuple[str, int | None]:
-        data = source.read_small(key)
-        if data is None:
-            return key, None
-        need = needs[key]
-        if not odb.put_verified(data, need.oid, need.is_dir, missing=True):
-            raise RemoteError(
-                f"object {key} on remote '{source.name}' (for {need.path}) is corrupt: its "
-                "content does not match its hash; it was not stored. Push it again from "
-                "a clone with a good copy"
-            )
-        if placing is not None and not need.is_dir:
-            placing.place(need.oid, data)
-        return key, len(data)
-
-    def chunk(part: list[str]) -> list[tuple[str, int | None]]:
-        return [one(key) for key in part]
+    def chunk(part: list[str]) -> list[str]:
+        left = []
+        for key in part:
+            data = source.read_small(key)
+            if data is None:
+                left.append(key)
+            else:
+                store(key, data)
+        return left
 
     step = max(1, min(128, len(keys) // (4 * source.jobs) or 1))
     parts = [keys[i : i + step] for i in range(0, len(keys), step)]
-    left = []
     with ThreadPoolExecutor(max_workers=source.jobs) as pool:
-        for results in pool.map(chunk, parts):
-            for key, size in results:
-                if size is None:
-                    left.append(key)
-                else:
-                    counter(1, size)
-    return left
+        return [key for left in pool.map(chunk, parts) for key in left]
 
 
 def pull(

@@ -25,24 +25,18 @@ from typing import Any
 
 from gitflowml.config import RemoteConfig
 from gitflowml.errors import RemoteError
+from gitflowml.remote import connect
 from gitflowml.util import fsutil, tmpfiles
 
 CHUNK = 128  # files per thread-pool task for directory remotes: amortises the pool's cost
 FEW_KEYS = 64  # up to this many keys are checked one by one; more: list their directories
 BATCH = 256  # files per fsspec put/get call (s3fs runs each call's files concurrently)
-_S3_ALIASES = {
-    "access_key_id": "key",
-    "aws_access_key_id": "key",
-    "secret_access_key": "secret",
-    "aws_secret_access_key": "secret",
-    "session_token": "token",
-    "aws_session_token": "token",
-}
+WRITE_BLOCK = 8 << 20  # part size of a streamed S3 upload: what one writer holds in memory
 
 Progress = Callable[[int, int], None]  # (files done in this step, bytes done in this step)
 
 
-class Remote:
+class RemoteFs:
     """Keys are POSIX paths relative to the remote's root (`ab/cdef…`, `runs/ab/cd…`)."""
 
     def __init__(self, config: RemoteConfig, root: Path, jobs: int) -> None:
@@ -62,13 +56,13 @@ class Remote:
             self.base = str(self.local)
         else:
             self.base = rest.rstrip("/")
-            self._options = dict(config.options)
+            self._options = config.fs_options
 
     @property
     def fs(self) -> Any:
         if self._fs is None:
             with self.errors():
-                self._fs = _filesystem(self.protocol, self._options)
+                self._fs = connect.filesystem(self.protocol, self._options)
         return self._fs
 
     def _abs(self, key: str) -> str:
@@ -83,32 +77,7 @@ class Remote:
         except RemoteError:
             raise
         except Exception as exc:
-            raise RemoteError(self._explain(exc, doing)) from exc
-
-    def _explain(self, exc: BaseException, doing: str) -> str:
-        who = f"remote '{self.name}' ({self.url})"
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        names = {c.__name__ for c in type(exc).__mro__}
-        if names & {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionError"} or (
-            isinstance(exc, (ConnectionError, TimeoutError))
-        ):
-            return (
-                f"{who} cannot be reached ({text}); check the URL or endpoint_url "
-                "(gitflowml remote modify) and the network"
-            )
-        if isinstance(exc, PermissionError) or names & {"NoCredentialsError"}:
-            return (
-                f"{who} refused access ({text}); check the credentials: key/secret set with "
-                "'gitflowml remote modify --local', AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                "or the profile"
-            )
-        if isinstance(exc, FileNotFoundError) and "bucket" in text.lower():
-            bucket = self.base.split("/", 1)[0]
-            return f"{who}: bucket '{bucket}' does not exist; create it or fix the URL"
-        if isinstance(exc, ImportError):
-            return f"{who}: the '{self.protocol}' file system is not installed ({text})"
-        action = f" while {doing}" if doing else ""
-        return f"{who} failed{action}: {text}"
+            raise RemoteError(connect.explain(self.name, self.url, exc, doing)) from exc
 
     # -- what is there -----------------------------------------------------------------------
     def has(self, keys: Sequence[str]) -> set[str]:
@@ -158,6 +127,7 @@ class Remote:
 
         def one(directory: str) -> list[str]:
             try:
+                self.fs.invalidate_cache(self._abs(directory))  # what is there now
                 names = self.fs.ls(self._abs(directory), detail=False)
             except FileNotFoundError as exc:
                 if "bucket" in str(exc).lower():
@@ -187,26 +157,44 @@ class Remote:
             prefix = self.base.rstrip("/") + "/"
             return {str(p)[len(prefix) :] for p in found if str(p).startswith(prefix)}
 
+    def stats(self, under: str = "") -> dict[str, tuple[int, float]]:
+        """(size, modification time) of every key below `under` (temporaries included)."""
+        with self.errors("listing objects"):
+            out: dict[str, tuple[int, float]] = {}
+            if self.local is not None:
+                top = self.local / under if under else self.local
+                for dirpath, _dirs, files in os.walk(top):
+                    rel = Path(dirpath).relative_to(self.local).as_posix()
+                    for n in files:
+                        with contextlib.suppress(FileNotFoundError):
+                            st = os.stat(os.path.join(dirpath, n))
+                            out[n if rel == "." else f"{rel}/{n}"] = (st.st_size, st.st_mtime)
+                return out
+            try:
+                found = self.fs.find(self._abs(under) if under else self.base, detail=True)
+            except FileNotFoundError:
+                return out
+            prefix = self.base.rstrip("/") + "/"
+            for path, info in found.items():
+                stamp = info.get("mtime") or info.get("LastModified") or info.get("created")
+                when = stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp or 0)
+                if str(path).startswith(prefix):
+                    out[str(path)[len(prefix) :]] = (int(info.get("size") or 0), when)
+            return out
+
     def remove_orphans(self, max_age: float) -> int:
         """Remove the orphaned temporaries of interrupted pushes (see `tmpfiles`), older
         than `max_age` unless their process is known dead; returns how many."""
-        with self.errors("removing temporaries"):
-            if self.local is not None:
+        if self.local is not None:
+            with self.errors("removing temporaries"):
                 return tmpfiles.clean_tree(self.local, max_age) if self.local.exists() else 0
-            try:
-                found = self.fs.find(self.base, detail=True)
-            except FileNotFoundError:
-                return 0
-            doomed = []
-            for path, info in found.items():
-                base = posixpath.basename(str(path))
-                stamp = info.get("mtime") or info.get("LastModified") or info.get("created")
-                when = stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp or 0)
-                if tmpfiles.orphaned(base, when, max_age):
-                    doomed.append(str(path))
-            if doomed:
-                self.fs.rm(doomed)
-            return len(doomed)
+        doomed = [
+            key
+            for key, (_size, when) in self.stats().items()
+            if tmpfiles.orphaned(posixpath.basename(key), when, max_age)
+        ]
+        self.delete(doomed)
+        return len(doomed)
 
     # -- moving ------------------------------------------------------------------------------
     def upload(self, pairs: Sequence[tuple[Path, str]], progress: Progress | None = None) -> None:
@@ -296,6 +284,63 @@ class Remote:
                 return
             self.fs.pipe_file(self._abs(key), data)
 
+    @contextlib.contextmanager
+    def writer(self, key: str) -> Iterator[Callable[[bytes], Any]]:
+        """Stream a new file to `key`, block by block (never whole in memory): readers see it
+        only when the block ends without an error, and then whole. On S3 a multipart upload
+        is completed, or aborted on an error; on a directory a temporary is renamed."""
+        if self.local is None:
+            with self.errors("writing"):
+                out = self.fs.open(self._abs(key), "wb", block_size=WRITE_BLOCK)
+            try:
+                yield out.write
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    out.discard()  # no half-written object under the final name
+                raise
+            with self.errors("writing"):
+                out.close()
+            return
+        dest = self.local / key
+        with self.errors("writing"):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = tmpfiles.path_in(dest.parent)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            yield lambda data: fsutil.write_all(fd, data)
+            os.close(fd)
+            fd = -1
+            with self.errors("writing"):
+                fsutil.publish(tmp, dest)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def read_ranges(self, spans: Sequence[tuple[str, int, int]]) -> list[bytes]:
+        """The bytes [start, end) of each (key, start, end); concurrent requests on S3."""
+        if not spans:
+            return []
+        with self.errors("reading"):
+            if self.local is not None:
+                got = [_pread(self.local / key, start, end) for key, start, end in spans]
+            else:
+                got = self.fs.cat_ranges(
+                    [self._abs(k) for k, _, _ in spans],
+                    [s for _, s, _ in spans],
+                    [e for _, _, e in spans],
+                    batch_size=self.jobs,
+                    on_error="raise",
+                )
+        for data, (key, start, end) in zip(got, spans, strict=True):
+            if len(data) != end - start:
+                raise RemoteError(
+                    f"remote '{self.name}' ({self.url}): {key} is shorter than its index says; "
+                    "push again from a clone with the data, then run 'gitflowml gc --cloud'"
+                )
+        return [bytes(d) for d in got]
+
     def delete(self, keys: Sequence[str]) -> None:
         if not keys:
             return
@@ -325,6 +370,14 @@ class Remote:
 _SMALL = 1 << 20
 
 
+def _pread(path: Path, start: int, end: int) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.pread(fd, end - start, start)
+    finally:
+        os.close(fd)
+
+
 def _copy(src: str, dst: str) -> int:
     """Copy a file: one read and one write when small, else shutil (copy_file_range)."""
     fd = os.open(src, os.O_RDONLY)
@@ -342,33 +395,3 @@ def _copy(src: str, dst: str) -> int:
         os.close(fd)
     shutil.copyfile(src, dst)
     return os.stat(dst).st_size
-
-
-def _filesystem(protocol: str, options: dict[str, str]) -> Any:
-    import fsspec
-
-    opts: dict[str, Any] = {}
-    client_kwargs: dict[str, Any] = {}
-    for key, value in options.items():
-        if protocol in ("s3", "s3a"):
-            key = _S3_ALIASES.get(key, key)
-            if key == "endpoint_url":
-                client_kwargs["endpoint_url"] = value
-                continue
-            if key == "region":
-                client_kwargs["region_name"] = value
-                continue
-        opts[key] = value
-    if protocol in ("s3", "s3a"):
-        if client_kwargs:
-            opts["client_kwargs"] = client_kwargs
-        # fail within seconds, not minutes, when the endpoint is down
-        opts.setdefault(
-            "config_kwargs",
-            {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 10},
-        )
-    return fsspec.filesystem(protocol, skip_instance_cache=True, **opts)
-
-
-def open_remote(config: RemoteConfig, root: Path, jobs: int) -> Remote:
-    return Remote(config, root, jobs)

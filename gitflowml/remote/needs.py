@@ -3,11 +3,12 @@ manifest and every file it lists), which remote, and how progress is reported.""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gitflowml.project import Project
-from gitflowml.remote.fs import Remote, open_remote
+from gitflowml.remote.store import Remote, open_remote
 from gitflowml.storage.layout import object_key
 from gitflowml.storage.odb import LocalOdb
 from gitflowml.storage.tracked import Tracked
@@ -55,7 +56,8 @@ def remote_of(project: Project, name: str | None, jobs: int | None) -> Remote:
     (the disk is the limit), four times that for anything over a network."""
     config = project.config.remote(name)
     local = "://" not in config.url or config.url.startswith("file://")
-    return open_remote(config, project.root, jobs or (1 if local else 4) * project.jobs)
+    jobs = jobs or (1 if local else 4) * project.jobs
+    return open_remote(config, project.root, jobs, project.cache_dir)
 
 
 # -- what is needed ---
@@ -95,11 +97,15 @@ def say(sink: ProgressSink | None, step: str, done: int, total: int, nbytes: int
 
 
 class Counter:
+    """Files and bytes moved in one step; called from any thread."""
+
     def __init__(self, sink: ProgressSink | None, step: str, total: int) -> None:
         self.sink, self.step, self.total = sink, step, total
         self.done = self.bytes = 0
+        self._lock = threading.Lock()
 
     def __call__(self, files: int, nbytes: int) -> None:
-        self.done += files
-        self.bytes += nbytes
-        say(self.sink, self.step, self.done, self.total, self.bytes)
+        with self._lock:
+            self.done += files
+            self.bytes += nbytes
+            say(self.sink, self.step, self.done, self.total, self.bytes)

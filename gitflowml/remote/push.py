@@ -18,7 +18,7 @@ from gitflowml.remote.needs import (
     top_needs,
     top_path,
 )
-from gitflowml.remote.runs import push_runs, run_cache_needs
+from gitflowml.remote.runs import run_cache_needs, runs_to_push
 from gitflowml.storage.odb import local_odb
 
 
@@ -52,14 +52,18 @@ def push(project: Project, scope: Scope, options: TransferOptions) -> TransferRe
     say(on_progress, "checking", 0, len(keys), 0)
     present = target.has(keys)
     report.present = len(present)
-    todo_files = [(odb.path(files[k].oid), k) for k in sorted(files) if k not in present]
+    # in path order: a directory's files sit together in a pack, read with few ranged reads
+    by_path = sorted((k for k in files if k not in present), key=lambda k: (files[k].path, k))
+    todo_files = [(odb.path(files[k].oid), k) for k in by_path]
     todo_dirs = [(odb.path(dirs[k].oid, True), k) for k in sorted(dirs) if k not in present]
+    todo_runs = runs_to_push(project, target, set(keys))
     total = len(todo_files) + len(todo_dirs)
-    counter = Counter(on_progress, "uploading", total)
+    counter = Counter(on_progress, "uploading", total + len(todo_runs))
     target.upload(todo_files, counter)
-    target.upload(todo_dirs, counter)  # after their files: a manifest there means complete
-    report.moved, report.bytes = total, counter.bytes
-    report.runs = push_runs(project, target, set(keys))
+    # after their files (a manifest there means the directory is complete), and with the
+    # run-cache entries naming them: in the same pack, they appear at the same moment
+    target.upload(todo_dirs + todo_runs, counter, spread=False)
+    report.moved, report.bytes, report.runs = total, counter.bytes, len(todo_runs)
     origin = options.notes and scm.has_remote(project.root, "origin")
     if origin and scm.rev_parse(project.root, NOTES_REF) is not None:
         scm.fetch_notes(project.root, "origin", NOTES_REF)  # theirs first

@@ -1,13 +1,16 @@
-"""Run-cache entries travel with the objects: pushed when every out object they name is on
-the remote, fetched all (they are small)."""
+"""Run-cache entries travel with the objects, in the same packs: pushed when every out
+object they name is on the remote (or goes in the same pack as they do), fetched all (they
+are small)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from gitflowml import index
 from gitflowml.pipeline import runcache
 from gitflowml.project import Project
-from gitflowml.remote.fs import Remote
 from gitflowml.remote.needs import Need, files_of
+from gitflowml.remote.store import Remote
 from gitflowml.storage import layout
 from gitflowml.storage.layout import object_key, run_key
 from gitflowml.storage.odb import LocalOdb
@@ -34,27 +37,32 @@ def run_cache_needs(project: Project, odb: LocalOdb) -> dict[str, Need]:
     return needs
 
 
-def push_runs(project: Project, target: Remote, on_remote: set[str]) -> int:
-    """Push run-cache entries whose every out object is on the remote now."""
+def runs_to_push(project: Project, target: Remote, on_remote: set[str]) -> list[tuple[Path, str]]:
+    """(local file, key) of the run-cache entries the remote lacks whose every out object
+    is in `on_remote`."""
     local = runcache.keys(project.cache_dir)
     if not local:
-        return 0
+        return []
     wanted = []
     for key in local:
         outs = runcache.get(project.cache_dir, key)
         if outs and all(object_key(o.oid, o.nfiles is not None) in on_remote for o in outs):
             wanted.append(run_key(key))
     there = target.has(wanted)
-    todo = [k for k in wanted if k not in there]
-    target.upload([(project.cache_dir / k, k) for k in todo])
-    return len(todo)
+    return [(project.cache_dir / k, k) for k in wanted if k not in there]
 
 
 def fetch_runs(project: Project, source: Remote) -> int:
     have = {run_key(k) for k in runcache.keys(project.cache_dir)}
+    todo = sorted(source.run_keys() - have)
     moved = 0
-    for key in sorted(set(source.list_all(layout.RUNS_DIR)) - have):
+
+    def keep(key: str, data: bytes) -> None:
+        nonlocal moved
         name = layout.run_key_of(key)
-        if name is not None and runcache.put_raw(project.cache_dir, name, source.read(key)):
+        if name is not None and runcache.put_raw(project.cache_dir, name, data):
             moved += 1
+
+    for key in source.read_packed(todo, keep):
+        keep(key, source.read(key))
     return moved

@@ -1,7 +1,9 @@
 """Owns the shapes of object and run-cache keys (SPEC section 4), the same in the local
 cache and on every remote: `ab/cdef…` for a file's content (the first two hex digits are
 the fan-out directory), `ab/cdef….dir` for a directory's manifest, `runs/ab/cdef…` for a
-run-cache entry. No other module spells these shapes."""
+run-cache entry; on a remote also `packs/<name>.pack` and `packs/<name>.idx` (SPEC section
+14), whose idx files are kept in the local cache under the same keys. No other module
+spells these shapes."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from gitflowml.storage.hashing import is_oid
 
 DIR_SUFFIX = ".dir"
 RUNS_DIR = "runs"  # run-cache entries, beside the objects
+PACKS_DIR = "packs"  # a remote's packs and their indexes
+PACK_SUFFIX = ".pack"
+IDX_SUFFIX = ".idx"
 
 
 def fan(oid: str) -> str:
@@ -61,3 +66,49 @@ def run_key_of(path: str) -> str | None:
     if len(parts) != 3 or parts[0] != RUNS_DIR or len(parts[1]) != 2:
         return None
     return parts[1] + parts[2] if is_oid(parts[1] + parts[2]) else None
+
+
+def pack_key(name: str) -> str:
+    return f"{PACKS_DIR}/{name}{PACK_SUFFIX}"
+
+
+def idx_key(name: str) -> str:
+    return f"{PACKS_DIR}/{name}{IDX_SUFFIX}"
+
+
+def idx_name_of(key: str) -> str | None:
+    """The pack name a `packs/<name>.idx` key names; None for any other key."""
+    head, _, base = key.rpartition("/")
+    if head != PACKS_DIR or not base.endswith(IDX_SUFFIX):
+        return None
+    name = base[: -len(IDX_SUFFIX)]
+    return name if is_oid(name) else None
+
+
+def pack_name_of(key: str) -> str | None:
+    """The pack name a `packs/<name>.pack` key names; None for any other key."""
+    head, _, base = key.rpartition("/")
+    if head != PACKS_DIR or not base.endswith(PACK_SUFFIX):
+        return None
+    name = base[: -len(PACK_SUFFIX)]
+    return name if is_oid(name) else None
+
+
+# What a pack holds: kinds of entry, each named by 32 hex digits (SPEC section 14).
+OBJECT, MANIFEST, RUN = 0, 1, 2
+
+
+def entry_of(key: str) -> tuple[int, str] | None:
+    """(kind, hex name) of an object, manifest or run-cache key; None for any other key."""
+    if key.startswith(RUNS_DIR + "/"):
+        run = run_key_of(key)
+        return None if run is None else (RUN, run)
+    oid = oid_of(key)
+    if oid is None:
+        return None
+    return (MANIFEST if is_manifest(key) else OBJECT), oid
+
+
+def key_of(kind: int, name: str) -> str:
+    """The key of a pack entry: the inverse of `entry_of`."""
+    return run_key(name) if kind == RUN else object_key(name, kind == MANIFEST)
