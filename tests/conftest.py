@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Mapping
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +109,79 @@ def run() -> Run:
 def project(git_repo: Repo, run: Run) -> Repo:
     run("init")
     return git_repo
+
+
+# -- the S3 server: moto_server on 127.0.0.1, started and stopped by PID ----------------------
+MOTO = str(Path(sys.executable).parent / "moto_server")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_moto(extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true", **extra_env}
+    proc = subprocess.Popen(
+        [MOTO, "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
+            return proc, endpoint
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("moto_server exited at start-up") from None
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("moto_server did not answer within 30 s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.kill(proc.pid, 15)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, 9)
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    proc, endpoint = _start_moto({})
+    try:
+        yield endpoint
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint_with_auth() -> Iterator[str]:
+    """A server that checks credentials: it knows none, so every key pair is refused."""
+    proc, endpoint = _start_moto({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    try:
+        yield endpoint
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> str:
+    import s3fs
+
+    name = f"gfml-{uuid.uuid4().hex[:12]}"
+    fs = s3fs.S3FileSystem(
+        key="testing",
+        secret="testing",
+        client_kwargs={"endpoint_url": s3_endpoint},
+        skip_instance_cache=True,
+    )
+    fs.mkdir(name)
+    return name

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,82 +13,7 @@ import pytest
 
 from gitflowml.remote import fs as remote_mod
 from gitflowml.storage.odb import LocalOdb
-from tests.conftest import Repo, Run, git
-
-MOTO = str(Path(sys.executable).parent / "moto_server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_moto(extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true", **extra_env}
-    proc = subprocess.Popen(
-        [MOTO, "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
-            return proc, endpoint
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("moto_server exited at start-up") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("moto_server did not answer within 30 s")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    os.kill(proc.pid, 15)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, 9)
-        proc.wait()
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    proc, endpoint = _start_moto({})
-    try:
-        yield endpoint
-    finally:
-        _stop(proc)
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint_with_auth() -> Iterator[str]:
-    """A server that checks credentials: it knows none, so every key pair is refused."""
-    proc, endpoint = _start_moto({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
-    try:
-        yield endpoint
-    finally:
-        _stop(proc)
-
-
-@pytest.fixture
-def bucket(s3_endpoint: str) -> str:
-    import s3fs
-
-    name = f"gfml-{uuid.uuid4().hex[:12]}"
-    fs = s3fs.S3FileSystem(
-        key="testing",
-        secret="testing",
-        client_kwargs={"endpoint_url": s3_endpoint},
-        skip_instance_cache=True,
-    )
-    fs.mkdir(name)
-    return name
-
+from tests.conftest import Repo, Run, _free_port, git
 
 DATA: dict[str, Any] = {
     "data": {"a.csv": "x,y\n1,2\n", "b.csv": "x,y\n3,4\n", "sub": {"c.bin": b"\x00\x01" * 500}},

@@ -49,6 +49,9 @@ def filesystem(protocol: str, options: dict[str, str]) -> Any:
 
     opts: dict[str, Any] = {}
     client_kwargs: dict[str, Any] = {}
+    # fail within seconds, not minutes, when the endpoint is down
+    config: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}}
+    config["connect_timeout"] = 10
     for key, value in options.items():
         if protocol in ("s3", "s3a"):
             key = _S3_ALIASES.get(key, key)
@@ -62,9 +65,5 @@ def filesystem(protocol: str, options: dict[str, str]) -> Any:
     if protocol in ("s3", "s3a"):
         if client_kwargs:
             opts["client_kwargs"] = client_kwargs
-        # fail within seconds, not minutes, when the endpoint is down
-        opts.setdefault(
-            "config_kwargs",
-            {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 10},
-        )
+        opts.setdefault("config_kwargs", config)
     return fsspec.filesystem(protocol, skip_instance_cache=True, **opts)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Repo, Run
-from tests.test_remote import _s3_remote, bucket, s3_endpoint  # noqa: F401 - fixtures
+from tests.test_remote import _s3_remote
 
 DIAMOND = """\
 stages:
@@ -82,8 +82,8 @@ def test_a_diamond_on_dask_matches_a_local_run(diamond: Repo, run: Run, tmp_path
 def test_dask_with_the_s3_remote(
     diamond: Repo,
     run: Run,
-    bucket: str,  # noqa: F811 - the fixture of that name
-    s3_endpoint: str,  # noqa: F811
+    bucket: str,
+    s3_endpoint: str,
 ) -> None:
     _s3_remote(run, bucket, s3_endpoint)
     run("repro", "--executor", "dask", "-j", "2")
