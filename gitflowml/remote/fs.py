@@ -31,7 +31,7 @@ from gitflowml.util import fsutil, tmpfiles
 CHUNK = 128  # files per thread-pool task for directory remotes: amortises the pool's cost
 FEW_KEYS = 64  # up to this many keys are checked one by one; more: list their directories
 BATCH = 256  # files per fsspec put/get call (s3fs runs each call's files concurrently)
-WRITE_BLOCK = 8 << 20  # part size of a streamed S3 upload: what one writer holds in memory
+WRITE_BLOCK = 5 << 20  # part size of a streamed S3 upload (S3's least): what a writer holds
 
 Progress = Callable[[int, int], None]  # (files done in this step, bytes done in this step)
 
