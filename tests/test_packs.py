@@ -177,6 +177,21 @@ def test_small_objects_are_packed_large_ones_stay_loose(
     assert cached == sorted(f"{n}.idx" for n in packs)
 
 
+def test_empty_files_travel_in_packs(project: Repo, run: Run, store: Store, tmp_path: Path) -> None:
+    project.gen({"e": {"empty": "", "also": {"empty": ""}}, "lone": ""})
+    run("add", "e", "lone")
+    store.add(run)
+    assert run("push").stdout == "2 uploaded, 0 already present\n"  # one object, a manifest
+    project.git("add", "-A")
+    project.git("commit", "-qm", "empty")
+    clone = _clone(project, tmp_path)
+    os.chdir(clone.root)
+    run("init")
+    assert run("pull").stdout.startswith("2 downloaded")
+    assert (clone.root / "e" / "also" / "empty").read_bytes() == b""
+    assert (clone.root / "lone").read_bytes() == b""
+
+
 def test_pack_options(data: Repo, run: Run, tmp_path: Path) -> None:
     store = _dir_store(tmp_path / "remote")
     store.add(run)

@@ -267,7 +267,9 @@ class Remote:
         spans = list(_spans(by_pack))
 
         def read(span: _Span) -> None:
-            (data,) = self.fs.read_ranges([(layout.pack_key(span.pack), span.start, span.end)])
+            data = b""  # empty entries only: nothing to read (a zero-length range is no range)
+            if span.end > span.start:
+                (data,) = self.fs.read_ranges([(layout.pack_key(span.pack), span.start, span.end)])
             view = memoryview(data)
             for offset, size, key in span.rows:
                 at = offset - span.start
