@@ -18,7 +18,9 @@ those marks and every saved answer with them (`forget_all`).
 The next identical invocation (same arguments, directory, terminal-ness, GIT_* and
 GITFLOWML_* environment and gitflowml version) compares each file's (mode, inode, device,
 size, mtime_ns, ctime_ns), each tree's signature, and the output of each `git ls-files` call
-with what was saved; when all match it prints the saved output. Any difference, or any
+with what was saved; when all match it prints the saved output. A tree whose signature
+differs only by files with new stat data but the same mode and size still matches when
+those files hash to what the command knew them as (`<answer>.rows`, `_only_touched`). Any difference, or any
 error while checking, falls back to running the command. This trusts file metadata exactly
 as far as the hash state does. `GITFLOWML_QUICK=0` turns it off.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import stat
 import sys
 import time
 from typing import IO, Any, TextIO, cast
@@ -36,6 +39,7 @@ SCHEMA = 1
 RACY_NS = 50_000_000  # as state.RACY_NS
 DOT_DIR = ".gitflowml"  # as project.DOT_DIR
 QUICK_DIR = ("tmp", "quick")
+DETAIL = ".rows"  # beside an answer: its trees' stat rows and files' hashes, read on a miss
 DISABLE_ENV = "GITFLOWML_QUICK"
 _QUIET = ("-q", "--quiet")
 _FORMS = (
@@ -98,8 +102,9 @@ def _sig(path: str) -> Sig:
     return (st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _tree(path: str) -> tuple[bytes, int]:
-    """A digest of the stat data of everything under `path`, and its newest m/ctime."""
+def _tree(path: str) -> tuple[bytes, int, list[tuple[Any, ...]]]:
+    """A digest of the stat data of everything under `path`, its newest m/ctime, and the
+    rows digested: (path, mode, inode, size, mtime_ns, ctime_ns), or (path, None)."""
     import xxhash
 
     rows: list[tuple[Any, ...]] = []
@@ -125,7 +130,43 @@ def _tree(path: str) -> tuple[bytes, int]:
                     stack.append(entry.path)
     rows.sort(key=lambda r: r[0])
     newest = max((max(r[4], r[5]) for r in rows if len(r) > 2), default=0)
-    return xxhash.xxh3_128_digest(marshal.dumps(rows)), newest
+    return xxhash.xxh3_128_digest(marshal.dumps(rows)), newest, rows
+
+
+TOUCHED_MAX = 64  # more files than this with new stat data: run the command instead
+
+
+def _only_touched(
+    detail: dict[str, Any], tree: str, saved: bytes, rows: list[tuple[Any, ...]]
+) -> bool:
+    """Whether `tree` differs from when the answer was saved only in files whose stat data
+    changed (touched, rewritten or replaced with the same bytes): same paths, same mode and
+    size, and content hashing to what the command knew it as. Directories and anything
+    changed in the last RACY_NS (being written now, perhaps) count as real changes."""
+    import xxhash
+
+    old = detail["rows"].get(tree)
+    hashes: dict[str, str] = detail["hashes"]
+    if detail["trees"].get(tree) != saved:  # written for another answer (a torn save)
+        return False
+    if old is None or len(old) != len(rows):
+        return False
+    touched = [(a, b) for a, b in zip(old, rows, strict=True) if a != b]
+    if len(touched) > TOUCHED_MAX:
+        return False
+    recent = time.time_ns() - RACY_NS
+    for a, b in touched:
+        if a[0] != b[0] or len(a) != 6 or len(b) != 6 or b[0] not in hashes:
+            return False
+        if a[1] != b[1] or a[3] != b[3] or not stat.S_ISREG(b[1]) or max(b[4], b[5]) >= recent:
+            return False
+        hasher = xxhash.xxh3_128()
+        with open(b[0], "rb") as f:
+            while chunk := f.read(1 << 20):
+                hasher.update(chunk)
+        if hasher.hexdigest() != hashes[b[0]]:
+            return False
+    return True
 
 
 def _git(argv: tuple[str, ...], cwd: str, env: dict[str, str]) -> bytes | None:
@@ -171,9 +212,15 @@ def answer(args: list[str]) -> str | None:
         for path, sig in memo["files"]:
             if _sig(path) != sig:
                 return None
+        detail: dict[str, Any] | None = None
         for path, digest in memo["trees"]:
-            if _tree(path)[0] != digest:
-                return None
+            now, _newest, rows = _tree(path)
+            if now != digest:
+                if detail is None:
+                    with open(_memo_path(root, material) + DETAIL, "rb") as f:
+                        detail = marshal.load(f)
+                if not _only_touched(detail, path, digest, rows):
+                    return None
         for argv, where, env, output in memo["git"]:
             if _git(argv, where, env) != output:
                 return None
@@ -216,6 +263,7 @@ class _Recording:
         self.started_ns = time.time_ns()
         self.files: dict[str, Sig] = {}
         self.trees: dict[str, None] = {}
+        self.hashes: dict[str, str] = {}  # file under a tree -> its content hash
         self.git: list[tuple[tuple[str, ...], str, dict[str, str], bytes]] = []
         self.spoiled = False
         self.stdout: list[str] = []
@@ -250,6 +298,18 @@ def note_tree(path: os.PathLike[str] | str) -> None:
     if _recording is not None and not _recording.spoiled:
         note(path)
         _recording.trees[os.fspath(path)] = None
+
+
+def note_hashes(hashes: dict[str, str]) -> None:
+    """The running command knows these files' content hashes (path -> oid): a later answer
+    may re-hash a file under a noted tree whose stat data changed, instead of running."""
+    if _recording is not None and not _recording.spoiled:
+        _recording.hashes.update(hashes)
+
+
+def recording() -> bool:
+    """Whether a command line that may be answered quickly is being recorded."""
+    return _recording is not None and not _recording.spoiled
 
 
 def note_git(argv: list[str], cwd: os.PathLike[str] | str, env: dict[str, str], out: bytes) -> None:
@@ -290,11 +350,14 @@ def _save(rec: _Recording) -> None:
             return  # changed while the command ran, or too recently to trust its mtime
         files.append((path, sig))
     trees = []
+    detail: dict[str, Any] = {"rows": {}, "hashes": {}, "trees": {}}
     for path in rec.trees:
-        digest, newest = _tree(path)
+        digest, newest, rows = _tree(path)
         if newest >= limit:
             return
         trees.append((path, digest))
+        detail["rows"][path], detail["trees"][path] = rows, digest
+        detail["hashes"].update((r[0], rec.hashes[r[0]]) for r in rows if r[0] in rec.hashes)
     material = _material(rec.args, cwd)
     memo = {
         "material": material,
@@ -307,4 +370,5 @@ def _save(rec: _Recording) -> None:
 
     path = _memo_path(root, material)
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    fsutil.atomic_write_bytes(path + DETAIL, marshal.dumps(detail))  # before the answer
     fsutil.atomic_write_bytes(path, marshal.dumps(memo))

@@ -126,6 +126,45 @@ def test_any_change_gets_the_full_answer(pipe: Repo, change: str) -> None:
     assert after != before
 
 
+def test_a_touched_file_is_hashed_again_not_the_whole_command_run(pipe: Repo) -> None:
+    before = settled(pipe.root, "status")
+    for path in (pipe.root / "images" / "1.png", pipe.root / "lib" / "sub" / "b.py"):
+        os.utime(path)  # new mtime and ctime, same bytes
+    again = pipe.root / "images" / "2.png"
+    again.write_bytes(again.read_bytes())  # rewritten in place with the same bytes
+    time.sleep(quick.RACY_NS / 1e9 + 0.02)
+    after, was_quick = gfml(pipe.root, "status")
+    assert was_quick
+    assert after == before == gfml(pipe.root, "status", quick_on=False)[0]
+
+
+@pytest.mark.parametrize("change", ["mode", "no rows", "rows of another answer"])
+def test_a_touched_file_runs_the_command_when_its_answer_cannot_be_checked(
+    pipe: Repo, change: str
+) -> None:
+    settled(pipe.root, "status")
+    answers = pipe.root / ".gitflowml" / "tmp" / "quick"
+    (memo,) = [p for p in answers.iterdir() if not p.name.endswith(quick.DETAIL)]
+    rows = Path(str(memo) + quick.DETAIL)
+    target = pipe.root / "images" / "1.png"
+    if change == "mode":
+        target.chmod(0o755)
+    else:
+        os.utime(target)
+    if change == "no rows":
+        rows.unlink()
+    if change == "rows of another answer":
+        import marshal
+
+        detail = marshal.loads(rows.read_bytes())
+        detail["trees"] = {k: b"other" for k in detail["trees"]}
+        rows.write_bytes(marshal.dumps(detail))
+    time.sleep(quick.RACY_NS / 1e9 + 0.02)
+    after, was_quick = gfml(pipe.root, "status")
+    assert not was_quick
+    assert after == gfml(pipe.root, "status", quick_on=False)[0]
+
+
 def test_an_unlisted_param_still_gets_a_quick_answer_after_one_full_run(pipe: Repo) -> None:
     settled(pipe.root, "status")
     _write(pipe.root / "params.yaml", PARAMS.replace("unused: 1", "unused: 2"))

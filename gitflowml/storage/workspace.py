@@ -113,6 +113,12 @@ class Scanner:
                     oid = self.state.get_dir(str(path), fingerprint)
                     if oid is not None:
                         shapes.append(("known", path, items, oid))
+                        if quick.recording():  # a saved answer may re-hash a touched file
+                            rows = self.state.get_under(str(path))
+                            looked = (
+                                (i.key, self.state.lookup(rows, i.key, i.stat)) for i in items
+                            )
+                            quick.note_hashes({k: h for k, h in looked if h is not None})
                         continue
                 rows = self.state.get_under(str(path))
                 shapes.append(("dir", path, items, fingerprint))
@@ -134,6 +140,8 @@ class Scanner:
                     known[item.key] = oid
         for item, oid in zip(pending, self._hash(pending, later), strict=True):
             known[item.key] = oid
+        if quick.recording():
+            quick.note_hashes(known)
         return [self._info(kind, path, items, extra, known) for kind, path, items, extra in shapes]
 
     def _info(
