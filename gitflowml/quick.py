@@ -20,9 +20,9 @@ GITFLOWML_* environment and gitflowml version) compares each file's (mode, inode
 size, mtime_ns, ctime_ns), each tree's signature, and the output of each `git ls-files` call
 with what was saved; when all match it prints the saved output. A tree whose signature
 differs only by files with new stat data but the same mode and size still matches when
-those files hash to what the command knew them as (`<answer>.rows`, `_only_touched`). Any difference, or any
-error while checking, falls back to running the command. This trusts file metadata exactly
-as far as the hash state does. `GITFLOWML_QUICK=0` turns it off.
+those files hash to what the command knew them as (`<answer>.rows`, `_only_touched`).
+Any other difference, or any error while checking, falls back to running the command.
+This trusts file metadata exactly as far as the hash state does. `GITFLOWML_QUICK=0` turns it off.
 """
 
 from __future__ import annotations
@@ -102,9 +102,10 @@ def _sig(path: str) -> Sig:
     return (st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _tree(path: str) -> tuple[bytes, int, list[tuple[Any, ...]]]:
-    """A digest of the stat data of everything under `path`, its newest m/ctime, and the
-    rows digested: (path, mode, inode, size, mtime_ns, ctime_ns), or (path, None)."""
+def _tree(path: str) -> tuple[bytes, int, list[tuple[Any, ...]], list[bytes]]:
+    """A digest of the stat data of everything under `path`, its newest m/ctime, the rows
+    digested ((path, mode, inode, size, mtime_ns, ctime_ns), or (path, None)), sorted by
+    path, and their `marshal` form by CHUNK rows (the digest is that of the chunks')."""
     import xxhash
 
     rows: list[tuple[Any, ...]] = []
@@ -130,33 +131,48 @@ def _tree(path: str) -> tuple[bytes, int, list[tuple[Any, ...]]]:
                     stack.append(entry.path)
     rows.sort(key=lambda r: r[0])
     newest = max((max(r[4], r[5]) for r in rows if len(r) > 2), default=0)
-    return xxhash.xxh3_128_digest(marshal.dumps(rows)), newest, rows
+    chunks = [marshal.dumps(rows[i : i + CHUNK]) for i in range(0, len(rows), CHUNK)]
+    digests = b"".join(xxhash.xxh3_64_digest(c) for c in chunks)
+    return xxhash.xxh3_128_digest(digests), newest, rows, chunks
 
 
+CHUNK = 256  # rows of a tree digested (and kept for `_only_touched`) together
 TOUCHED_MAX = 64  # more files than this with new stat data: run the command instead
 
 
 def _only_touched(
-    detail: dict[str, Any], tree: str, saved: bytes, rows: list[tuple[Any, ...]]
+    detail: dict[str, Any],
+    tree: str,
+    saved: bytes,
+    rows: list[tuple[Any, ...]],
+    chunks: list[bytes],
 ) -> bool:
     """Whether `tree` differs from when the answer was saved only in files whose stat data
-    changed (touched, rewritten or replaced with the same bytes): same paths, same mode and
-    size, and content hashing to what the command knew it as. Directories and anything
-    changed in the last RACY_NS (being written now, perhaps) count as real changes."""
+    changed (touched, or rewritten with the same bytes): same paths, same mode and size,
+    and content hashing to what the command knew it as. Directories and anything changed in
+    the last RACY_NS (being written now, perhaps) count as real changes. Only the chunks
+    of rows that differ are unpacked."""
     import xxhash
 
-    old = detail["rows"].get(tree)
-    hashes: dict[str, str] = detail["hashes"]
-    if detail["trees"].get(tree) != saved:  # written for another answer (a torn save)
-        return False
-    if old is None or len(old) != len(rows):
-        return False
-    touched = [(a, b) for a, b in zip(old, rows, strict=True) if a != b]
-    if len(touched) > TOUCHED_MAX:
-        return False
+    kept = detail["trees"].get(tree)
+    if kept is None or kept[0] != saved or len(kept[1]) != len(chunks):
+        return False  # unknown, or written for another answer (a torn save)
+    touched: list[tuple[tuple[Any, ...], tuple[Any, ...], str | None]] = []
+    for i, ((old_digest, old_rows, old_hashes), now) in enumerate(
+        zip(kept[1], chunks, strict=True)
+    ):
+        if xxhash.xxh3_64_digest(now) == old_digest:
+            continue
+        old, hashes = marshal.loads(old_rows), marshal.loads(old_hashes)
+        new = rows[i * CHUNK : (i + 1) * CHUNK]
+        if len(old) != len(new):
+            return False
+        touched += [(a, b, hashes.get(b[0])) for a, b in zip(old, new, strict=True) if a != b]
+        if len(touched) > TOUCHED_MAX:
+            return False
     recent = time.time_ns() - RACY_NS
-    for a, b in touched:
-        if a[0] != b[0] or len(a) != 6 or len(b) != 6 or b[0] not in hashes:
+    for a, b, known in touched:
+        if a[0] != b[0] or len(a) != 6 or len(b) != 6 or known is None:
             return False
         if a[1] != b[1] or a[3] != b[3] or not stat.S_ISREG(b[1]) or max(b[4], b[5]) >= recent:
             return False
@@ -164,7 +180,7 @@ def _only_touched(
         with open(b[0], "rb") as f:
             while chunk := f.read(1 << 20):
                 hasher.update(chunk)
-        if hasher.hexdigest() != hashes[b[0]]:
+        if hasher.hexdigest() != known:
             return False
     return True
 
@@ -214,12 +230,12 @@ def answer(args: list[str]) -> str | None:
                 return None
         detail: dict[str, Any] | None = None
         for path, digest in memo["trees"]:
-            now, _newest, rows = _tree(path)
+            now, _newest, rows, chunks = _tree(path)
             if now != digest:
                 if detail is None:
                     with open(_memo_path(root, material) + DETAIL, "rb") as f:
                         detail = marshal.load(f)
-                if not _only_touched(detail, path, digest, rows):
+                if not _only_touched(detail, path, digest, rows, chunks):
                     return None
         for argv, where, env, output in memo["git"]:
             if _git(argv, where, env) != output:
@@ -338,6 +354,8 @@ def settle(exit_code: int) -> None:
 
 
 def _save(rec: _Recording) -> None:
+    import xxhash
+
     cwd = os.path.realpath(os.getcwd())
     root = _root(cwd)
     if root is None:
@@ -350,14 +368,18 @@ def _save(rec: _Recording) -> None:
             return  # changed while the command ran, or too recently to trust its mtime
         files.append((path, sig))
     trees = []
-    detail: dict[str, Any] = {"rows": {}, "hashes": {}, "trees": {}}
+    detail: dict[str, Any] = {"trees": {}}
     for path in rec.trees:
-        digest, newest, rows = _tree(path)
+        digest, newest, rows, chunks = _tree(path)
         if newest >= limit:
             return
         trees.append((path, digest))
-        detail["rows"][path], detail["trees"][path] = rows, digest
-        detail["hashes"].update((r[0], rec.hashes[r[0]]) for r in rows if r[0] in rec.hashes)
+        kept = []
+        for i, chunk in enumerate(chunks):
+            part = rows[i * CHUNK : (i + 1) * CHUNK]
+            hashes = {r[0]: rec.hashes[r[0]] for r in part if r[0] in rec.hashes}
+            kept.append((xxhash.xxh3_64_digest(chunk), chunk, marshal.dumps(hashes)))
+        detail["trees"][path] = (digest, kept)
     material = _material(rec.args, cwd)
     memo = {
         "material": material,
