@@ -63,6 +63,7 @@ def main() -> None:
         sh([*gfml, "add", "many"], repo)
         sh(["git", "add", "-A"], repo)
         sh(["git", "commit", "-qm", "many"], repo)
+        os.sync()
         ours, cps = [], []
         for n in range(args.runs + 1):  # the first round warms up, uncounted
             os.rename(repo / "many", work / f"trash-{n}")
@@ -71,6 +72,7 @@ def main() -> None:
             cp = timed(["cp", "-R", str(args.many), str(dest)], work)
             shutil.rmtree(work / f"trash-{n}")
             shutil.rmtree(dest)
+            os.sync()  # let the deletions' writes land before the next timed command
             if n:
                 ours.append(took)
                 cps.append(cp)
