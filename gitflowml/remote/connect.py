@@ -50,8 +50,7 @@ def filesystem(protocol: str, options: dict[str, str]) -> Any:
     opts: dict[str, Any] = {}
     client_kwargs: dict[str, Any] = {}
     # fail within seconds, not minutes, when the endpoint is down
-    config: dict[str, Any] = {"retries": {"max_attempts": 3, "mode": "standard"}}
-    config["connect_timeout"] = 10
+    config = {"retries": {"max_attempts": 3, "mode": "standard"}, "connect_timeout": 10}
     for key, value in options.items():
         if protocol in ("s3", "s3a"):
             key = _S3_ALIASES.get(key, key)

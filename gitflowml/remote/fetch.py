@@ -156,11 +156,7 @@ def _download(
         """Verify an entry's bytes against its name, store them (and place them)."""
         need = needs[key]
         if not odb.put_verified(data, need.oid, need.is_dir, missing=True):
-            raise RemoteError(
-                f"object {key} on remote '{source.name}' (for {need.path}) is corrupt: its "
-                "content does not match its hash; it was not stored. Push it again from "
-                "a clone with a good copy"
-            )
+            raise _corrupt(source, key, need)
         if placing is not None and not need.is_dir:
             placing.place(need.oid, data)
         counter(1, len(data))
@@ -174,17 +170,20 @@ def _download(
         for key, tmp in pairs:
             need = needs[key]
             if not odb.adopt(tmp, need.oid, need.is_dir):
-                raise RemoteError(
-                    f"object {key} on remote '{source.name}' (for {need.path}) is corrupt: its "
-                    "content does not match its hash; it was not stored. Push it again from "
-                    "a clone with a good copy"
-                )
+                raise _corrupt(source, key, need)
     finally:
         for _key, tmp in pairs:  # anything not adopted (interrupted, corrupt) goes
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
     report.moved += counter.done
     report.bytes += counter.bytes
+
+
+def _corrupt(source: Remote, key: str, need: Need) -> RemoteError:
+    return RemoteError(
+        f"object {key} on remote '{source.name}' (for {need.path}) is corrupt: its content "
+        "does not match its hash; it was not stored. Push it again from a clone with a good copy"
+    )
 
 
 def _fetch_small_local(

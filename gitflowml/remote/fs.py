@@ -182,15 +182,18 @@ class RemoteFs:
                     out[str(path)[len(prefix) :]] = (int(info.get("size") or 0), when)
             return out
 
-    def remove_orphans(self, max_age: float) -> int:
+    def remove_orphans(
+        self, max_age: float, listed: dict[str, tuple[int, float]] | None = None
+    ) -> int:
         """Remove the orphaned temporaries of interrupted pushes (see `tmpfiles`), older
-        than `max_age` unless their process is known dead; returns how many."""
+        than `max_age` unless their process is known dead; returns how many. `listed`: the
+        `stats()` the caller has already (not listed again)."""
         if self.local is not None:
             with self.errors("removing temporaries"):
                 return tmpfiles.clean_tree(self.local, max_age) if self.local.exists() else 0
         doomed = [
             key
-            for key, (_size, when) in self.stats().items()
+            for key, (_size, when) in (self.stats() if listed is None else listed).items()
             if tmpfiles.orphaned(posixpath.basename(key), when, max_age)
         ]
         self.delete(doomed)

@@ -62,7 +62,7 @@ def clean(target: Remote, alive: Alive, *, dry: bool, repack: bool) -> CloudRepo
     _move(target, kept_small, from_packs=False)
     target.forget(old)
     target.fs.delete(doomed_loose + kept_small)
-    report.temporaries = target.fs.remove_orphans(tmpfiles.REMOTE_AGE_S)
+    report.temporaries = target.fs.remove_orphans(tmpfiles.REMOTE_AGE_S, stats)
     report.temporaries += _unreferenced(target, stats)
     return report
 

@@ -55,14 +55,13 @@ def runs_to_push(project: Project, target: Remote, on_remote: set[str]) -> list[
 def fetch_runs(project: Project, source: Remote) -> int:
     have = {run_key(k) for k in runcache.keys(project.cache_dir)}
     todo = sorted(source.run_keys() - have)
-    moved = 0
+    stored: list[str] = []  # appended from read_packed's worker threads
 
     def keep(key: str, data: bytes) -> None:
-        nonlocal moved
         name = layout.run_key_of(key)
         if name is not None and runcache.put_raw(project.cache_dir, name, data):
-            moved += 1
+            stored.append(key)
 
     for key in source.read_packed(todo, keep):
         keep(key, source.read(key))
-    return moved
+    return len(stored)

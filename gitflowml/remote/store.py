@@ -221,7 +221,7 @@ class Remote:
         done = nbytes = 0
         with self.fs.writer(layout.pack_key(name)) as write:
             for item in items:
-                data = item.source if isinstance(item.source, bytes) else _read(item.source)
+                data = item.source if isinstance(item.source, bytes) else item.source.read_bytes()
                 if len(data) != item.member.size:
                     raise RemoteError(
                         f"the cached object of {item.key} changed while it was being pushed"
@@ -325,19 +325,6 @@ def _spans(by_pack: dict[str, list[tuple[int, int, str]]]) -> Iterator[_Span]:
             span = _Span(pack, offset, end, [(offset, size, key)])
         if span is not None:
             yield span
-
-
-def _read(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        chunks = []
-        while size > 0 and (chunk := os.read(fd, size)):
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def open_remote(config: RemoteConfig, root: Path, jobs: int, idx_dir: Path | None = None) -> Remote:
