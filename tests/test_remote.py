@@ -395,6 +395,23 @@ def test_gc_with_nothing_to_delete_needs_no_confirmation(tracked: Repo, run: Run
     assert run("gc", "-w").stdout == "Nothing to delete; 5 objects are kept\n"
 
 
+def _state_rows(directory: Path) -> dict[str, tuple[int, int, int, int, str]]:
+    from gitflowml.project import Project
+    from gitflowml.storage.state import open_state
+
+    state = open_state(Project.find(directory))
+    try:
+        return state.get_under(str(directory))
+    finally:
+        state.close()
+
+
+def _oid_of(path: Path) -> str:
+    from gitflowml.storage import hashing
+
+    return hashing.hash_file(str(path))[0]
+
+
 def _spy_placing(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The workspace files pull wrote straight from fetched bytes."""
     from gitflowml.util import fsutil
@@ -428,13 +445,18 @@ def test_pull_writes_absent_paths_from_the_fetched_bytes(
     assert "model.bin" in result.stderr
     assert "changes that are not in the cache" in result.stderr
     assert (clone.root / "model.bin").read_text() == "my own weights"
-    assert sorted(p.relative_to(clone.root).as_posix() for p in placed) == [
+    assert sorted(Path(p).relative_to(clone.root).as_posix() for p in placed) == [
         "data/a.csv",
         "data/b.csv",
         "data/run.sh",
         "data/sub/c.bin",
     ]
     _same_tree(tracked.root, clone.root, ["data"])
+    known = _state_rows(clone.root / "data")  # remembered: the next status reads none of them
+    assert {str(p): known[str(p)][-1] for p in placed} == {
+        str(clone.root / rel): _oid_of(clone.root / rel)
+        for rel in ("data/a.csv", "data/b.csv", "data/run.sh", "data/sub/c.bin")
+    }
     assert os.access(clone.root / "data" / "run.sh", os.X_OK)
     leftovers = [p for d in ("data", "data/sub") for p in (clone.root / d).iterdir()]
     assert not [p for p in leftovers if p.name.startswith(".")]  # no temporary files

@@ -18,6 +18,7 @@ from gitflowml.pipeline.plan import Observed
 from gitflowml.project import Project
 from gitflowml.remote.fetch import fetch_entries
 from gitflowml.remote.store import open_remote
+from gitflowml.storage import links
 from gitflowml.storage.layout import is_manifest, object_key
 from gitflowml.storage.odb import local_odb
 from gitflowml.storage.workspace import DirInfo, FileInfo, Scanner
@@ -131,9 +132,9 @@ class RemoteRun:
         fsutil.remove(dest)
         if entry.nfiles is None:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            self.odb.materialise(entry.oid, dest, types, False, True)
+            links.materialise(self.odb, entry.oid, dest, types, False, True)
             return
         for row in self.odb.read_manifest(entry.oid).entries:
             target = dest / row.relpath
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.odb.materialise(row.oid, target, types, row.isexec, True)
+            links.materialise(self.odb, row.oid, target, types, row.isexec, True)

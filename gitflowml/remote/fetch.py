@@ -34,6 +34,7 @@ from gitflowml.remote.needs import (
 from gitflowml.remote.place import Placing
 from gitflowml.remote.runs import fetch_runs
 from gitflowml.remote.store import Remote
+from gitflowml.storage import links
 from gitflowml.storage.checkout import checkout, checkout_entries
 from gitflowml.storage.odb import LocalOdb, local_odb
 from gitflowml.storage.state import open_state
@@ -208,6 +209,17 @@ def _fetch_small_local(
         return [key for left in pool.map(chunk, parts) for key in left]
 
 
+def _remember(project: Project, written: list[tuple[str, str]]) -> None:
+    """Put the files pull wrote into the state cache, so they are not read again."""
+    if not written:
+        return
+    state = open_state(project)
+    try:
+        Scanner(state, project.jobs).record(written)
+    finally:
+        state.close()
+
+
 def pull(
     project: Project,
     scope: Scope,
@@ -216,11 +228,14 @@ def pull(
 ) -> TransferReport:
     found = index.load(project)  # once, for the fetch and the checkout
     placing = None
-    if local_odb(project).copies_to(project.root, project.config.cache_types):
+    if links.copies_to(local_odb(project), project.root, project.config.cache_types):
         fresh = index.workspace_entries(project, scope.targets, moving=True, found=found)
         placing = Placing([e for e in fresh if not os.path.lexists(project.abspath(e.target))])
     report = _fetch(project, scope, options, placing, found)
-    placed = placing.complete() if placing is not None else []
+    placed: list[str] = []
+    if placing is not None:
+        placed = placing.complete()
+        _remember(project, placing.written)
     skip = set(placed)
     wanted = index.workspace_entries(project, scope.targets, found=found)
     rest = checkout(project, [e for e in wanted if e.target not in skip], force)

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 
 import xxhash
 
-from gitflowml.storage.hashing import is_oid
-
 MAGIC = b"GFMLPIDX"
 VERSION = 1
 _HEADER = struct.Struct("<8sIIQ")
@@ -100,8 +98,7 @@ def decode_idx(data: bytes) -> tuple[list[Row], int]:
         raise BadIndexError("checksum mismatch")
     rows = []
     for raw, kind, offset, length in _ROW.iter_unpack(data[_HEADER.size : end]):
-        name = raw.hex()
-        if kind not in KINDS or offset + length > size or not is_oid(name):
+        if kind not in KINDS or offset + length > size:
             raise BadIndexError("a row outside its pack")
-        rows.append(Row(kind, name, offset, length))
+        rows.append(Row(kind, raw.hex(), offset, length))  # 16 bytes: always 32 hex digits
     return rows, size

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from gitflowml.project import Project
 from gitflowml.storage.odb import LocalOdb
@@ -18,26 +18,26 @@ class Placing:
     when checkout would make plain copies (no reflink, hardlink or symlink configured)."""
 
     entries: list[Tracked]
-    dests: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)  # oid -> files
-    files: dict[str, set[Path]] = field(default_factory=dict)  # target -> its files
-    written: list[Path] = field(default_factory=list)
+    dests: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # oid -> files
+    files: dict[str, set[str]] = field(default_factory=dict)  # target -> its files
+    written: list[tuple[str, str]] = field(default_factory=list)  # (file, oid)
 
     def plan(self, project: Project, odb: LocalOdb) -> None:
         """Once the manifests are local: which file gets which object."""
-        made: set[Path] = set()
+        made: set[str] = set()
         for entry in self.entries:
-            base = project.abspath(entry.target)
+            base = os.fspath(project.abspath(entry.target))
             ptr = entry.pointer
             if not ptr.is_dir:
                 rows = [(base, ptr.oid, ptr.isexec)]
             elif odb.exists(ptr.oid, True):
                 manifest = odb.read_manifest(ptr.oid)
-                rows = [(base / r.relpath, r.oid, r.isexec) for r in manifest.entries]
+                rows = [(f"{base}/{r.relpath}", r.oid, r.isexec) for r in manifest.entries]
             else:
                 continue  # not on the remote either (lenient): checkout will say so
             try:
-                for parent in sorted({p.parent for p, _, _ in rows} - made):
-                    parent.mkdir(parents=True, exist_ok=True)
+                for parent in sorted({os.path.dirname(p) for p, _, _ in rows} - made):
+                    os.makedirs(parent, exist_ok=True)
                     made.add(parent)
             except OSError:
                 continue  # a file where a directory should be: checkout will say so
@@ -49,9 +49,9 @@ class Placing:
         """Write the files that hold object `oid` (verified bytes), never over anything."""
         for path, isexec in self.dests.get(oid, ()):
             if fsutil.write_new(path, data, 0o777 if isexec else 0o666):
-                self.written.append(path)
+                self.written.append((path, oid))
 
     def complete(self) -> list[str]:
         """Targets whose every file was written here."""
-        done = set(self.written)
+        done = {path for path, _ in self.written}
         return [t for t, paths in self.files.items() if paths <= done]

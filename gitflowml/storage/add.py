@@ -82,7 +82,8 @@ def add(project: Project, paths: Sequence[str], refuse: Refuse = _nothing) -> Ad
     try:
         scanner = Scanner(state, project.jobs, store=odb)
         infos = scanner.scan_many([project.abspath(r) for r in rels])
-        store_missing(odb, [project.abspath(r) for r in rels], infos)
+        if scanner.files > scanner.hashed:  # some were known, so not read (nor stored) now
+            store_missing(odb, [project.abspath(r) for r in rels], infos)
         results = [
             _write_pointer(project, odb, rel, info) for rel, info in zip(rels, infos, strict=True)
         ]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gitflowml.errors import CheckoutError, ObjectCorruptError, ObjectMissingError
 from gitflowml.project import Project
+from gitflowml.storage import links
 from gitflowml.storage.hashing import Manifest, ManifestEntry
 from gitflowml.storage.odb import LocalOdb, local_odb
 from gitflowml.storage.state import open_state
@@ -145,8 +146,8 @@ def _refuse_conflicts(plans: list[_Plan], force: bool) -> None:
 
 def _apply(
     project: Project, odb: LocalOdb, plans: list[_Plan], report: CheckoutReport
-) -> tuple[list[tuple[Path, str]], list[str]]:
-    jobs: list[tuple[Path, ManifestEntry]] = []
+) -> tuple[list[tuple[str, str]], list[str]]:
+    jobs: list[tuple[str, ManifestEntry]] = []  # (file, what it gets); strings: 20,000 is common
     for plan in plans:
         base = project.abspath(plan.entry.target)
         if plan.replace_whole:
@@ -155,25 +156,29 @@ def _apply(
             fsutil.remove(path)
             report.files_removed += 1
         _prune_empty_dirs(base, plan.removals)
+        home = os.fspath(base)
         for rel, entry in plan.writes:
-            jobs.append((base / rel if rel else base, entry))
+            jobs.append((f"{home}/{rel}" if rel else home, entry))
         changed = plan.writes or plan.removals or plan.replace_whole
         (report.restored if changed else report.unchanged).append(plan.entry.target)
 
-    made: set[Path] = set()
+    made: set[str] = set()
     for dest, _ in jobs:
-        if dest.parent not in made:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            made.add(dest.parent)
+        parent = os.path.dirname(dest)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
     types = project.config.cache_types
     errors: list[str] = []
 
-    def one(job: tuple[Path, ManifestEntry]) -> tuple[Path, str] | None:
+    def one(job: tuple[str, ManifestEntry]) -> tuple[str, str] | None:
         dest, entry = job
         try:
-            odb.materialise(entry.oid, dest, types, entry.isexec, verified=False)
+            links.materialise(
+                odb, entry.oid, dest, types, entry.isexec, verified=False, size=entry.size
+            )
         except ObjectCorruptError as exc:
-            errors.append(f"{dest.relative_to(project.root)}: {exc}")
+            errors.append(f"{os.path.relpath(dest, project.root)}: {exc}")
             return None
         return dest, entry.oid
 

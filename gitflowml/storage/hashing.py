@@ -6,13 +6,13 @@ import json
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import xxhash
 
 HEX_LEN = 32
-OID_RE = re.compile(r"^[0-9a-f]{32}$")
+OID_RE = re.compile(r"[0-9a-f]{32}")
 CHUNK = 1 << 20  # 1 MiB reads: large enough that per-call overhead vanishes
 MANIFEST_SCHEMA = 1
 
@@ -57,7 +57,7 @@ def hash_file(path: str, chunk: int = CHUNK) -> tuple[str, int]:
 
 
 def is_oid(value: object) -> bool:
-    return isinstance(value, str) and OID_RE.match(value) is not None
+    return isinstance(value, str) and OID_RE.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -77,6 +77,7 @@ def _relpath(entry: ManifestEntry) -> str:
 @dataclass(frozen=True, slots=True)
 class Manifest:
     entries: tuple[ManifestEntry, ...]
+    _encoded: bytes | None = field(default=None, compare=False, repr=False)  # to_bytes, kept
 
     @classmethod
     def build(cls, entries: Iterable[ManifestEntry]) -> Manifest:
@@ -92,10 +93,14 @@ class Manifest:
 
     def to_bytes(self) -> bytes:
         """Canonical form, identical on every machine and for every file-system order."""
+        if self._encoded is not None:
+            return self._encoded
         rows = [[e.relpath, e.oid, e.size, e.isexec] for e in self.entries]
-        return json.dumps(
+        data = json.dumps(
             {"schema": MANIFEST_SCHEMA, "files": rows}, separators=(",", ":"), ensure_ascii=False
         ).encode("utf-8")
+        object.__setattr__(self, "_encoded", data)  # entries are immutable: so are these
+        return data
 
     def oid(self) -> str:
         return hash_bytes(self.to_bytes())

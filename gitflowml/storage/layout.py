@@ -44,6 +44,11 @@ def split(oid: str) -> tuple[str, str]:
     return oid[:2], oid[2:]
 
 
+def split_key(oid: str, is_dir: bool = False) -> tuple[str, str]:
+    """`object_key` as (fan-out directory, name inside it)."""
+    return oid[:2], f"{oid[2:]}{DIR_SUFFIX if is_dir else ''}"
+
+
 def run_key(key: str) -> str:
     return f"{RUNS_DIR}/{key[:2]}/{key[2:]}"
 

@@ -1,28 +1,27 @@
 """The content-addressed object store on a local file system.
 
 Layout (SPEC section 4): `<store>/<hex[:2]>/<hex[2:]>` for file contents and
-`<store>/<hex[:2]>/<hex[2:]>.dir` for directory manifests. An object is written to a
-temporary file (named as `util/tmpfiles.py` says) and published (hard-linked, see
-`fsutil.publish`) under its name only when complete, so a crash never leaves a truncated or
-misnamed object. Objects are read-only. The temporary sits in the object's own directory
-when the oid is known before writing (every file that fits in one read), and in
-`<store>/tmp/` for larger files, whose hash is known only at the end. Workspace files are
-written through a temporary in the project's private `.gitflowml/tmp/work` when it is on
-their file system, else beside them. Every oid is validated before it becomes a path.
-Remote stores (fsspec) share the layout: `layout` owns the key shapes.
+`<store>/<hex[:2]>/<hex[2:]>.dir` for directory manifests. Objects are read-only and appear
+whole or not at all, so a crash never leaves a truncated or misnamed object: a small object
+(its oid known before writing) is written as an unnamed file and linked in under its name
+when complete (`fsutil.create`, Linux `O_TMPFILE`), or, where the system has no unnamed
+files, through a temporary (named as `util/tmpfiles.py` says) in its own directory. A large
+file, whose hash is known only at the end, is copied to a temporary in `<store>/tmp/` and
+then published (`fsutil.publish`). A process lists a fan-out directory once, when it first
+writes there, and decides from that listing which objects need writing. Every oid from
+outside is validated before it becomes a path. Putting objects into the workspace is
+`storage/links`. Remote stores (fsspec) share the layout: `layout` owns the key shapes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitflowml import quick
-from gitflowml.config import LinkType
 from gitflowml.errors import ObjectCorruptError, ObjectMissingError
 from gitflowml.storage import hashing, layout
 from gitflowml.util import fsutil, tmpfiles
@@ -31,10 +30,9 @@ if TYPE_CHECKING:
     from gitflowml.project import Project
 
 TMP_DIR = "tmp"
+_LISTED_MAX = 50_000  # fan-out directories with more names are not kept in memory
 OBJECT_MODE = 0o444
-FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 Later = list[tuple[str, bytes, bool]]  # objects hashed, not yet written: (oid, content, is_dir)
-_NO_REFLINK = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS}
 
 
 class LocalOdb:
@@ -42,12 +40,19 @@ class LocalOdb:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = os.fspath(root)
         self._made: set[str] = set()
-        self._reflink_ok = True
+        self._looked: set[str] = set()
+        self._listed: dict[str, set[str]] = {}  # fan-out directory -> its names (see _look)
+        self.reflink_ok = True  # until a reflink fails here (see storage/links)
 
     # -- paths ---------------------------------------------------------------------------
     def path(self, oid: str, is_dir: bool = False) -> Path:
         return self.root / layout.checked_key(oid, is_dir)
+
+    def path_str(self, oid: str, is_dir: bool = False) -> str:
+        """`path`, as a string (cheaper, for per-file loops)."""
+        return f"{self._root}/{layout.checked_key(oid, is_dir)}"
 
     def exists(self, oid: str, is_dir: bool = False) -> bool:
         path = self.path(oid, is_dir)
@@ -55,12 +60,39 @@ class LocalOdb:
         return os.path.exists(path)
 
     def _dir(self, name: str) -> Path:
+        """Directory `name` of the store, made if needed (and looked at, see `_look`)."""
         directory = self.root / name
         if name not in self._made:
             directory.mkdir(parents=True, exist_ok=True)
-            tmpfiles.clean_dir(directory)  # a killed command's orphans, where this one writes
+            self._look(name)
             self._made.add(name)
         return directory
+
+    def _look(self, name: str) -> set[str] | None:
+        """List directory `name` of the store once per process, when about to write there:
+        a killed command's orphaned temporaries are removed, and what a fan-out directory
+        holds is kept for `_present` (None when it is too large to keep)."""
+        if name not in self._looked:
+            try:
+                names = os.listdir(self.root / name)
+            except (FileNotFoundError, NotADirectoryError):
+                names = []  # made when written to; an obstacle is reported then
+            tmpfiles.remove_orphans(str(self.root / name / n) for n in names if tmpfiles.is_tmp(n))
+            if name != TMP_DIR and len(names) <= _LISTED_MAX:
+                self._listed[name] = set(names)
+            self._looked.add(name)
+        return self._listed.get(name)
+
+    def _present(self, oid: str, is_dir: bool = False) -> bool:
+        """Whether object `oid` (hashed here, so valid) is stored, for a writer deciding
+        whether to write it: answered from this process's listing of its fan-out directory
+        and what it wrote since, without a stat per object. One that another process
+        stored meanwhile is written again, harmlessly: the same bytes under the same name."""
+        fan, name = layout.split_key(oid, is_dir)
+        listed = self._look(fan)
+        if listed is None:  # a fan-out directory too large to keep in memory
+            return os.path.exists(f"{self._root}/{fan}/{name}")
+        return name in listed
 
     def _tmp(self, fan: str = TMP_DIR) -> str:
         """A temporary name in the directory the object will be published into when the oid
@@ -75,20 +107,30 @@ class LocalOdb:
     def add_bytes(self, data: bytes, is_dir: bool = False) -> str:
         oid = hashing.hash_bytes(data)
         if not self.exists(oid, is_dir):
-            self._write_new(oid, (data,), is_dir)
+            self._write_new(oid, data, is_dir)
         return oid
 
-    def _write_new(self, oid: str, blocks: tuple[bytes, ...], is_dir: bool) -> None:
-        tmp = self._tmp(layout.fan(oid))
+    def _write_new(self, oid: str, data: bytes, is_dir: bool) -> None:
+        fan, name = layout.split_key(oid, is_dir)  # oid: hashed here, so valid
+        if fan not in self._made:
+            self._dir(fan)
+        dest = f"{self._root}/{fan}/{name}"
+        # unnamed until complete where the system allows; created read-only either way
+        if fsutil.create(dest, data, OBJECT_MODE, replace=True) is None:
+            self._write_named(fan, dest, data)
+        listed = self._listed.get(fan)
+        if listed is not None:
+            listed.add(name)
+
+    def _write_named(self, fan: str, dest: str, data: bytes) -> None:
+        tmp = self._tmp(fan)
         try:
-            # created read-only: the new descriptor may still write, nobody else can
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
-                for block in blocks:
-                    fsutil.write_all(fd, block)
+                fsutil.write_all(fd, data)
             finally:
                 os.close(fd)
-            self._install(tmp, oid, is_dir)
+            fsutil.publish(tmp, dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -111,11 +153,11 @@ class LocalOdb:
             first = os.read(fd, want)
             if len(first) < want:  # whole file: the oid is known before writing
                 oid = hashing.hash_bytes(first)
-                if not os.path.exists(f"{self.root}/{layout.object_key(oid)}"):
+                if not self._present(oid):
                     if later is not None:
                         later.append((oid, first, False))
                     else:
-                        self._write_new(oid, (first,), False)
+                        self._write_new(oid, first, False)
                 return oid, len(first)
             return self._add_stream(fd, first)
         finally:
@@ -124,8 +166,8 @@ class LocalOdb:
     def write_later(self, later: Later) -> None:
         """Store what `add_file(..., later=...)` held back (the same bytes it hashed)."""
         for oid, data, is_dir in later:  # a manifest comes after its files
-            if not os.path.exists(self.path(oid, is_dir)):
-                self._write_new(oid, (data,), is_dir)
+            if not self._present(oid, is_dir):
+                self._write_new(oid, data, is_dir)
 
     def _add_stream(self, src_fd: int, first: bytes) -> tuple[str, int]:
         """A large file: copy it into a temporary object in the kernel (copy_file_range: no
@@ -161,7 +203,7 @@ class LocalOdb:
         if hashing.hash_bytes(data) != oid:
             return False
         if missing or not self.exists(oid, is_dir):
-            self._write_new(oid, (data,), is_dir)
+            self._write_new(oid, data, is_dir)
         return True
 
     def tmp_path(self) -> Path:
@@ -239,128 +281,10 @@ class LocalOdb:
         except FileNotFoundError:
             raise ObjectMissingError(f"object {oid} is not in the cache") from None
         if actual != oid:
-            raise ObjectCorruptError(_corrupt_message(path))
-
-    # -- materialising -------------------------------------------------------------------
-    def materialise(
-        self, oid: str, dest: Path, link_types: tuple[LinkType, ...], isexec: bool, verified: bool
-    ) -> None:
-        """Put object `oid` at `dest` (replacing it atomically) with the first link type that
-        works. The object is verified on the way unless `verified` says it already was."""
-        src = self.path(oid)
-        if not src.exists():
-            raise ObjectMissingError(f"object {oid} is not in the cache")
-        tmp = Path(fsutil.tmp_name(dest))  # in the project's private directory if it can be
-        mode = 0o777 if isexec else 0o666
-        try:
-            for link in link_types:
-                if self._try_link(link, oid, src, tmp, mode, verified):
-                    fsutil.publish(tmp, dest)
-                    return
-            raise OSError(errno.ENOTSUP, "none of the configured cache.type link types worked")
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-
-    def copies_to(self, directory: Path, link_types: tuple[LinkType, ...]) -> bool:
-        """Whether `materialise` into `directory` would make a plain copy (the first of
-        `link_types` that works here is `copy`): then a caller holding an object's bytes
-        may write the workspace file itself. Reflink is tried once, with a scratch file."""
-        for link in link_types:
-            if link is LinkType.COPY:
-                return True
-            if link is not LinkType.REFLINK:
-                return False
-            if self._reflink_ok and self._reflink_probe(directory):
-                return False
-        return False
-
-    def _reflink_probe(self, directory: Path) -> bool:
-        src = self._tmp()
-        dst = Path(fsutil.tmp_name(directory / "probe"))
-        try:
-            with open(src, "w+b") as f_in, open(dst, "wb") as f_out:
-                f_in.write(b"x")
-                f_in.flush()
-                fcntl.ioctl(f_out.fileno(), FICLONE, f_in.fileno())
-            return True
-        except OSError as exc:
-            if exc.errno in _NO_REFLINK:
-                self._reflink_ok = False
-                return False
-            raise
-        finally:
-            for path in (src, dst):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-
-    def _try_link(
-        self, link: LinkType, oid: str, src: Path, tmp: Path, mode: int, verified: bool
-    ) -> bool:
-        if link is LinkType.COPY:
-            self._verified_copy(oid, src, tmp, mode)
-            return True
-        if link is LinkType.REFLINK:
-            if not self._reflink_ok:
-                return False
-            if not verified:
-                self.verify(oid)
-            fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            try:
-                with open(src, "rb") as f_in:
-                    fcntl.ioctl(fd_out, FICLONE, f_in.fileno())
-            except OSError as exc:
-                os.close(fd_out)
-                os.unlink(tmp)
-                if exc.errno in _NO_REFLINK:
-                    self._reflink_ok = False
-                    return False
-                raise
-            os.close(fd_out)
-            return True
-        if not verified:
-            self.verify(oid)
-        try:
-            if link is LinkType.HARDLINK:
-                os.link(src, tmp)
-            else:
-                os.symlink(src, tmp)
-        except OSError as exc:
-            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
-                return False
-            raise
-        return True
-
-    def _verified_copy(self, oid: str, src: Path, tmp: Path, mode: int) -> None:
-        fd_in = os.open(src, os.O_RDONLY)
-        try:
-            size = os.fstat(fd_in).st_size
-            fd_out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            try:
-                if size < hashing.CHUNK:  # one exact read: no large buffer per small file
-                    data = os.read(fd_in, size + 1)
-                    digest = hashing.hash_bytes(data)
-                    fsutil.write_all(fd_out, data)
-                else:
-                    hasher = hashing.new_hasher()
-                    buf = bytearray(hashing.CHUNK)
-                    view = memoryview(buf)
-                    while n := os.readv(fd_in, [buf]):
-                        block = view[:n]
-                        hasher.update(block)
-                        fsutil.write_all(fd_out, block)
-                    digest = hasher.hexdigest()
-            finally:
-                os.close(fd_out)
-        finally:
-            os.close(fd_in)
-        if digest != oid:
-            os.unlink(tmp)
-            raise ObjectCorruptError(_corrupt_message(src))
+            raise ObjectCorruptError(corrupt_message(path))
 
 
-def _corrupt_message(path: Path) -> str:
+def corrupt_message(path: str | Path) -> str:
     return (
         f"cache object {path} is corrupt (its content does not match its hash); "
         "delete it and fetch it again with 'gitflowml pull', or re-add the data"

@@ -184,7 +184,7 @@ class Scanner:
         )
         return oids
 
-    def record(self, entries: Sequence[tuple[Path, str]]) -> None:
+    def record(self, entries: Sequence[tuple[str | Path, str]]) -> None:
         """Remember the oids of files this command wrote (checkout), so they are not re-read."""
         rows = []
         for path, oid in entries:

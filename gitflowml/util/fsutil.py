@@ -59,7 +59,11 @@ def atomic_write_bytes(
     via: str | os.PathLike[str] | None = None,
 ) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one.
-    The temporary is beside `path`, or in `via` (a private directory on its file system)."""
+    Where the system allows, the file is written unnamed and named when complete (see
+    `create`); else the temporary is beside `path`, or in `via` (a private directory on
+    its file system)."""
+    if create(path, data, mode, replace=True, via=via) is not None:
+        return
     tmp = tmp_name(path, via)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
@@ -72,6 +76,73 @@ def atomic_write_bytes(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+# -- unnamed files: written first, given their name only when complete ---------------------
+_NO_UNNAMED: set[str] = set()  # directories (on file systems) without O_TMPFILE
+_PROC_FD = "/proc/self/fd/"
+
+
+def create(
+    path: str | os.PathLike[str],
+    data: bytes | memoryview,
+    mode: int,
+    replace: bool,
+    via: str | os.PathLike[str] | None = None,
+) -> bool | None:
+    """Write `data` as a file with no name in `path`'s directory (Linux `O_TMPFILE`), then
+    link it in as `path`: readers see no file or all of it, and a crash at any point leaves
+    nothing behind, not even a temporary. One creation and no unlink, where a named
+    temporary costs two directory changes more. When `path` exists: replaced (through a
+    temporary name in `via` or beside it) if `replace`, else left as it is and False
+    returned. None when this system or file system has no unnamed files: nothing was
+    written, the caller writes through a named temporary instead."""
+    target = os.fspath(path)
+    directory = os.path.dirname(target) or "."
+    if directory in _NO_UNNAMED or not _unnamed_supported():
+        return None
+    try:
+        fd = os.open(directory, os.O_WRONLY | os.O_TMPFILE, mode)
+    except OSError as exc:  # EISDIR: a kernel without O_TMPFILE; the others: no support here
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOSYS):
+            raise
+        _NO_UNNAMED.add(directory)
+        return None
+    try:
+        write_all(fd, data)
+        try:
+            _name(fd, target)
+            return True
+        except FileExistsError:
+            if not replace:
+                return False
+        tmp = tmp_name(target, via)
+        _name(fd, tmp)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return True
+    finally:
+        os.close(fd)
+
+
+def _name(fd: int, path: str) -> None:
+    """Link the open unnamed file `fd` in as `path` (linkat through /proc, which needs no
+    privilege; a directory fd is passed only so that Python calls linkat with
+    AT_SYMLINK_FOLLOW: the path is absolute, so the kernel ignores it)."""
+    os.link(f"{_PROC_FD}{fd}", path, src_dir_fd=fd, follow_symlinks=True)
+
+
+_PROC_OK: list[bool] = []
+
+
+def _unnamed_supported() -> bool:
+    if not _PROC_OK:
+        _PROC_OK.append(hasattr(os, "O_TMPFILE") and os.path.isdir(_PROC_FD))
+    return _PROC_OK[0]
 
 
 def publish(tmp: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
@@ -105,10 +176,15 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
-def write_new(dest: Path, data: bytes, mode: int, via: Path | None = None) -> bool:
+def write_new(
+    dest: str | os.PathLike[str], data: bytes, mode: int, via: Path | None = None
+) -> bool:
     """Create `dest` holding `data`, atomically, unless something is there already (then
-    nothing is written and False is returned: never clobbers). The temporary is beside
-    `dest`, or in `via`."""
+    nothing is written and False is returned: never clobbers). Unnamed until complete
+    where the system allows (`create`), else through a temporary beside `dest` or in `via`."""
+    made = create(dest, data, mode, replace=False)
+    if made is not None:
+        return made
     tmp = tmp_name(dest, via)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:

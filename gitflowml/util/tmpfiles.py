@@ -24,11 +24,13 @@ REMOTE_AGE_S = 86400.0  # on a remote a push may be running elsewhere: a day
 HOST = f"{zlib.crc32(os.uname().nodename.encode()):08x}"  # this host, in 8 hex digits
 _TOKEN = os.urandom(6).hex()  # drawn again in a forked child
 _COUNTER = itertools.count()
+_STEM = f"{PREFIX}{HOST}.{os.getpid()}.{_TOKEN}."  # what this process's names start with
 
 
 def _reseed() -> None:
-    global _TOKEN
+    global _TOKEN, _STEM
     _TOKEN = os.urandom(6).hex()
+    _STEM = f"{PREFIX}{HOST}.{os.getpid()}.{_TOKEN}."
 
 
 os.register_at_fork(after_in_child=_reseed)
@@ -36,11 +38,14 @@ os.register_at_fork(after_in_child=_reseed)
 
 def name() -> str:
     """A new temporary's file name, unique per host, process and call."""
-    return f"{PREFIX}{HOST}.{os.getpid()}.{_TOKEN}.{next(_COUNTER)}"
+    return f"{_STEM}{next(_COUNTER)}"
 
 
 def path_in(directory: str | os.PathLike[str]) -> str:
-    return os.path.join(os.fspath(directory), name())
+    """A new temporary's path in `directory` (joined as `os.path.join` would)."""
+    base = os.fspath(directory)
+    sep = "/" if base and not base.endswith("/") else ""
+    return f"{base}{sep}{_STEM}{next(_COUNTER)}"
 
 
 def is_tmp(basename: str) -> bool:

@@ -8,7 +8,7 @@ import pytest
 
 from gitflowml.config import LinkType
 from gitflowml.errors import InvalidOidError, ObjectCorruptError, ObjectMissingError
-from gitflowml.storage import hashing
+from gitflowml.storage import hashing, links
 from gitflowml.storage.hashing import Manifest, ManifestEntry
 from gitflowml.storage.odb import LocalOdb
 from gitflowml.util import fsutil, tmpfiles
@@ -67,7 +67,8 @@ def test_crash_between_write_and_rename_leaves_no_object(
     def crash(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fsutil, "publish", crash)
+    monkeypatch.setattr(fsutil, "publish", crash)  # a named temporary's last step
+    monkeypatch.setattr(fsutil, "_name", crash)  # an unnamed file's (O_TMPFILE)
     with pytest.raises(KeyboardInterrupt):
         store.add_file(str(src))
     assert _objects(store) == []
@@ -133,45 +134,53 @@ LINKS = [
 ]
 
 
-@pytest.mark.parametrize("links", LINKS, ids=lambda t: ",".join(x.value for x in t))
+@pytest.mark.parametrize("types", LINKS, ids=lambda t: ",".join(x.value for x in t))
 @pytest.mark.parametrize("isexec", [False, True])
+@pytest.mark.parametrize("sized", [False, True], ids=["size unknown", "size given"])
 def test_materialise_puts_the_content_in_place(
-    store: LocalOdb, tmp_path: Path, links: tuple[LinkType, ...], isexec: bool
+    store: LocalOdb, tmp_path: Path, types: tuple[LinkType, ...], isexec: bool, sized: bool
 ) -> None:
     (tmp_path / "f").write_bytes(b"payload")
-    oid, _ = store.add_file(str(tmp_path / "f"))
+    oid, size = store.add_file(str(tmp_path / "f"))
     dest = tmp_path / "ws" / "out.bin"
     dest.parent.mkdir()
     dest.write_bytes(b"old")
-    store.materialise(oid, dest, links, isexec, verified=False)
+    links.materialise(store, oid, dest, types, isexec, verified=False, size=size if sized else None)
     assert dest.read_bytes() == b"payload"
-    if links[0] is LinkType.HARDLINK:
+    if types[0] is LinkType.HARDLINK:
         assert dest.stat().st_ino == store.path(oid).stat().st_ino
-    elif links[0] is LinkType.SYMLINK:
+    elif types[0] is LinkType.SYMLINK:
         assert dest.is_symlink()
     else:
+        assert dest.stat().st_ino != store.path(oid).stat().st_ino  # a copy of its own
         assert os.access(dest, os.X_OK) == isexec
         assert os.access(dest, os.W_OK)
     assert [p.name for p in dest.parent.iterdir()] == ["out.bin"]
 
 
-@pytest.mark.parametrize("links", LINKS, ids=lambda t: ",".join(x.value for x in t))
+@pytest.mark.parametrize("types", LINKS, ids=lambda t: ",".join(x.value for x in t))
+@pytest.mark.parametrize("sized", [False, True], ids=["size unknown", "size given"])
 def test_a_corrupt_object_is_never_materialised(
-    store: LocalOdb, tmp_path: Path, links: tuple[LinkType, ...]
+    store: LocalOdb, tmp_path: Path, types: tuple[LinkType, ...], sized: bool
 ) -> None:
     (tmp_path / "f").write_bytes(b"hello")
-    oid, _ = store.add_file(str(tmp_path / "f"))
+    oid, size = store.add_file(str(tmp_path / "f"))
     _corrupt(store, oid)
     dest = tmp_path / "out"
     with pytest.raises(ObjectCorruptError):
-        store.materialise(oid, dest, links, False, verified=False)
+        links.materialise(
+            store, oid, dest, types, False, verified=False, size=size if sized else None
+        )
     assert not dest.exists()
     assert list(tmp_path.glob(".out*")) == []
 
 
-def test_materialise_of_a_missing_object(store: LocalOdb, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [None, 7])
+def test_materialise_of_a_missing_object(store: LocalOdb, tmp_path: Path, size: int | None) -> None:
     with pytest.raises(ObjectMissingError):
-        store.materialise("4" * 32, tmp_path / "x", (LinkType.COPY,), False, verified=False)
+        links.materialise(
+            store, "4" * 32, tmp_path / "x", (LinkType.COPY,), False, verified=False, size=size
+        )
 
 
 @pytest.mark.parametrize(("actual", "hint"), [(10, 5), (10, 10), (10, 50), (hashing.CHUNK + 5, 3)])
