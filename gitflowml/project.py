@@ -42,13 +42,23 @@ class Project:
         kernel when many small files are created (measured on ext4 with 20,000 files)."""
         return self.config.jobs or max(2, min(8, os.cpu_count() or 1))
 
-    @classmethod
-    def find(cls, start: Path | None = None) -> Project:
-        """The project whose `.gitflowml/` is at `start` or above it."""
+    @staticmethod
+    def find_root(start: Path | None = None) -> Path | None:
+        """The directory whose `.gitflowml/` is at `start` or above it, without reading its
+        settings (which may be what the caller is about to repair); None outside one."""
         here = (start or Path.cwd()).resolve()
         for candidate in (here, *here.parents):
             if (candidate / DOT_DIR).is_dir():
-                return cls.at(candidate)
+                return candidate
+        return None
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        """The project whose `.gitflowml/` is at `start` or above it."""
+        root = cls.find_root(start)
+        if root is not None:
+            return cls.at(root)
+        here = (start or Path.cwd()).resolve()
         raise NotAProjectError(
             f"{here} is not in a gitflowml project; run 'gitflowml init' at the top of "
             "your git repository"

@@ -53,7 +53,7 @@ def test_local_config_and_environment_override(tmp_path: Path) -> None:
         ("cache: {type: ','}\n", "empty"),
         ("core: {jobs: lots}\n", "whole number"),
         ("core: {jobs: 0}\n", "at least 1"),
-        ("cache: 5\n", "mappings"),
+        ("cache: 5\n", "must be a mapping"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:

@@ -48,6 +48,7 @@ from gitflowml.api.remote import (
     unpushed,
 )
 from gitflowml.api.repo import check_large_files, import_dvc, install
+from gitflowml.api.settings import config_get, config_list, config_set, config_unset
 from gitflowml.project import Project
 from gitflowml.storage.add import AddReport
 from gitflowml.storage.checkout import CheckoutReport
@@ -70,6 +71,10 @@ __all__ = [
     "add",
     "check_large_files",
     "checkout",
+    "config_get",
+    "config_list",
+    "config_set",
+    "config_unset",
     "dag",
     "diff",
     "exec_entry",

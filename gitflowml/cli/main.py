@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge-driver": ("hooks", "merge_driver"),
     "exp": ("exps", "exp"),
     "plots": ("plots", "plots"),
+    "config": ("settings", "config"),
 }
 
 
@@ -90,12 +91,27 @@ class GitflowmlGroup(click.Group):
     metavar="DIR",
     help="Run as if gitflowml was started in DIR.",
 )
+@click.option(
+    "-c",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Use this setting for this command only, over every level (repeatable).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks with errors.")
 @click.pass_context
-def cli(ctx: click.Context, directory: str | None, quiet: bool, verbose: bool) -> None:
+def cli(
+    ctx: click.Context,
+    directory: str | None,
+    overrides: tuple[str, ...],
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Git-native artifact versioning and reproducible pipelines."""
     ctx.obj = Options(verbose=verbose, quiet=quiet)
+    if overrides:
+        ctx.call_on_close(_override(overrides))
     if directory is not None:
         try:
             os.chdir(directory)
@@ -103,6 +119,34 @@ def cli(ctx: click.Context, directory: str | None, quiet: bool, verbose: bool) -
             raise click.BadParameter(
                 f"cannot change to {directory}: {exc.strerror}", param_hint="-C"
             ) from None
+
+
+def _override(given: tuple[str, ...]) -> Callable[[], None]:
+    """`-c KEY=VALUE`: checked here, then seen by every level's reader (and the processes
+    this command starts) through the environment, as git's `-c` is. Returns what undoes
+    it when the command ends (for callers that run several commands in one process)."""
+    from gitflowml.config import keys, levels
+
+    before = os.environ.get(levels.OVERRIDES_ENV)
+
+    def undo() -> None:
+        if before is None:
+            os.environ.pop(levels.OVERRIDES_ENV, None)
+        else:
+            os.environ[levels.OVERRIDES_ENV] = before
+
+    pairs = []
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="-c")
+        try:
+            keys.value_of(keys.parse(key.strip()), value)
+        except GitflowmlError as exc:
+            raise click.BadParameter(str(exc), param_hint="-c") from None
+        pairs.append((key.strip(), value))
+    levels.add_overrides(pairs, os.environ)
+    return undo
 
 
 def main(argv: Sequence[str] | None = None) -> int:

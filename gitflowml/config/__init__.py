@@ -1,6 +1,6 @@
-"""Owns `.gitflowml/config.yaml` and `config.local.yaml`.
-
-The only reader of GITFLOWML_* environment variables.
+"""Settings: what they mean once every level is merged (`Config`), and the edits commands
+make (remotes, `config KEY VALUE`). Where they live is `config.levels`; the names there are
+`config.keys`. This package is the only reader of GITFLOWML_* environment variables.
 """
 
 from __future__ import annotations
@@ -8,18 +8,17 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitflowml import quick
+from gitflowml.config import keys, levels
+from gitflowml.config.levels import CONFIG_NAME as CONFIG_NAME
+from gitflowml.config.levels import LOCAL_CONFIG_NAME as LOCAL_CONFIG_NAME
+from gitflowml.config.levels import SCHEMA as SCHEMA
 from gitflowml.errors import ConfigError
-from gitflowml.util import fsutil, yamlio
-
-SCHEMA = 1
-CONFIG_NAME = "config.yaml"
-LOCAL_CONFIG_NAME = "config.local.yaml"
+from gitflowml.util import yamlio
 
 
 class LinkType(enum.Enum):
@@ -124,44 +123,7 @@ def default_text() -> str:
 
 def write_default(dot_dir: Path) -> bool:
     """Create config.yaml if it is missing; True when it was created."""
-    path = dot_dir / CONFIG_NAME
-    if path.exists():
-        return False
-    fsutil.atomic_write_text(path, default_text())
-    return True
-
-
-def _read(path: Path) -> dict[str, Any]:
-    quick.note(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    try:
-        data = yamlio.loads(text)
-    except yamlio.YamlError as exc:
-        raise ConfigError(f"{exc.where(str(path))}; fix or remove the file") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    schema = data.get("schema", SCHEMA)
-    if schema != SCHEMA:
-        raise ConfigError(
-            f"{path}: schema {schema!r} is not supported by this gitflowml "
-            f"(expected {SCHEMA}); upgrade gitflowml"
-        )
-    return data
-
-
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+    return levels.write_default(dot_dir)
 
 
 def parse_link_types(value: str, where: str) -> tuple[LinkType, ...]:
@@ -179,41 +141,60 @@ def parse_link_types(value: str, where: str) -> tuple[LinkType, ...]:
     return types
 
 
-def load(dot_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
+def load(dot_dir: Path | None, environ: Mapping[str, str] | None = None) -> Config:
+    """The settings of the repository whose private directory is `dot_dir` (None: outside
+    any repository), every level merged."""
     env = os.environ if environ is None else environ
-    path = dot_dir / CONFIG_NAME
-    data = _merge(_read(path), _read(dot_dir / LOCAL_CONFIG_NAME))
+    return build(levels.layers(dot_dir, env))
+
+
+def build(found: Sequence[levels.Layer]) -> Config:
+    """`Config` from layers (lowest first); a ConfigError names the layer a bad value is in."""
+    data = levels.merged(found)
+
+    def where(*parts: str) -> str:
+        for layer in reversed(found):
+            if keys.get(layer.data, keys.Name("", parts, "text")) is not None:
+                return layer.origin.removeprefix("file:")
+        return "settings"
+
     cache = data.get("cache") or {}
     core = data.get("core") or {}
-    if not isinstance(cache, dict) or not isinstance(core, dict):
-        raise ConfigError(f"{path}: 'cache' and 'core' must be mappings")
-
-    type_value = env.get("GITFLOWML_CACHE_TYPE") or cache.get("type") or "reflink,copy"
-    types = parse_link_types(str(type_value), str(path))
-
-    dir_value = env.get("GITFLOWML_CACHE_DIR") or cache.get("dir")
+    for section, body in (("cache", cache), ("core", core)):
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where(section)}: '{section}' must be a mapping")
+    types = parse_link_types(str(cache.get("type") or "reflink,copy"), where("cache", "type"))
+    dir_value = cache.get("dir")
     cache_dir: Path | None = None
     if dir_value:
         cache_dir = Path(str(dir_value)).expanduser()
-        if not cache_dir.is_absolute():
-            cache_dir = (dot_dir / cache_dir).resolve()
-
-    jobs_value = env.get("GITFLOWML_JOBS") or core.get("jobs")
+        if not cache_dir.is_absolute():  # relative to the file that says so
+            base = where("cache", "dir")
+            anchor = Path(base).parent if base.endswith(".yaml") else Path.cwd()
+            cache_dir = (anchor / cache_dir).resolve()
+    jobs_value = core.get("jobs")
     jobs: int | None = None
     if jobs_value is not None:
         try:
             jobs = int(jobs_value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{path}: core.jobs must be a whole number") from None
+            raise ConfigError(
+                f"{where('core', 'jobs')}: core.jobs must be a whole number"
+            ) from None
         if jobs < 1:
-            raise ConfigError(f"{path}: core.jobs must be at least 1")
-    remotes = _remotes(data.get("remote") or {}, str(path))
+            raise ConfigError(f"{where('core', 'jobs')}: core.jobs must be at least 1")
+    remotes = _remotes(data.get("remote") or {}, where("remote"))
     default = core.get("remote")
     if default is not None and not any(r.name == default for r in remotes):
-        raise ConfigError(f"{path}: core.remote names '{default}', which is not a remote")
+        raise ConfigError(
+            f"{where('core', 'remote')}: core.remote names '{default}', which is not a remote"
+        )
     allow = core.get("allow_large_files") or []
     if not isinstance(allow, list):
-        raise ConfigError(f"{path}: core.allow_large_files must be a list of glob patterns")
+        raise ConfigError(
+            f"{where('core', 'allow_large_files')}: core.allow_large_files must be a list of "
+            "glob patterns"
+        )
     return Config(
         cache_types=types,
         cache_dir=cache_dir,
@@ -221,7 +202,7 @@ def load(dot_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
         remotes=remotes,
         default_remote=None if default is None else str(default),
         allow_large_files=tuple(str(p) for p in allow),
-        executor=_executor(core.get("executor"), str(path)),
+        executor=_executor(core.get("executor"), where("core", "executor")),
         scheduler=None if core.get("scheduler") is None else str(core["scheduler"]),
     )
 
@@ -249,10 +230,7 @@ def _remotes(section: Any, where: str) -> tuple[RemoteConfig, ...]:
 # -- writing remotes -------------------------------------------------------------------------
 def _edit(dot_dir: Path, local: bool, change: Any) -> None:
     """Apply `change(data)` to config.yaml (or config.local.yaml) and write it atomically."""
-    path = dot_dir / (LOCAL_CONFIG_NAME if local else CONFIG_NAME)
-    data = _read(path) or {"schema": SCHEMA}
-    change(data)
-    fsutil.atomic_write_text(path, yamlio.dumps(data))
+    levels.edit(dot_dir / (LOCAL_CONFIG_NAME if local else CONFIG_NAME), change)
 
 
 def _check_name(name: str) -> None:
