@@ -34,6 +34,7 @@ from gitflowml.api.history import (
     read,
     record,
 )
+from gitflowml.api.manage import RemoveReport, commit, move, remove, unprotect
 from gitflowml.api.pipeline import Dag, dag, repro
 from gitflowml.api.plots import PlotsReport, plots_diff, plots_show, plots_templates
 from gitflowml.api.remote import (
@@ -64,6 +65,7 @@ __all__ = [
     "InitResult",
     "PlotsReport",
     "Project",
+    "RemoveReport",
     "ReproFlags",
     "ShareReport",
     "ShowOptions",
@@ -71,6 +73,7 @@ __all__ = [
     "add",
     "check_large_files",
     "checkout",
+    "commit",
     "config_get",
     "config_list",
     "config_set",
@@ -96,6 +99,7 @@ __all__ = [
     "log",
     "metrics_diff",
     "metrics_show",
+    "move",
     "open",
     "params_diff",
     "plots_diff",
@@ -111,8 +115,10 @@ __all__ = [
     "remote_list",
     "remote_modify",
     "remote_remove",
+    "remove",
     "repro",
     "run_queue",
     "status",
+    "unprotect",
     "unpushed",
 ]

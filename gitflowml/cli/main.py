@@ -46,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exp": ("exps", "exp"),
     "plots": ("plots", "plots"),
     "config": ("settings", "config"),
+    "remove": ("manage", "remove"),
+    "move": ("manage", "move"),
+    "commit": ("manage", "commit"),
+    "unprotect": ("manage", "unprotect"),
 }
 
 

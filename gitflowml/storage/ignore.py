@@ -51,6 +51,27 @@ def ensure_all_ignored(targets: Iterable[Path]) -> list[Path]:
     return changed
 
 
+def unignore(target: Path) -> Path | None:
+    """Remove the entry `ensure_ignored` wrote for `target` (the user's own lines stay);
+    returns the .gitignore if it changed. A .gitignore left empty is deleted."""
+    gitignore = target.parent / GITIGNORE
+    quick.note(gitignore)
+    try:
+        text = gitignore.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    entry = entry_for(target.name)
+    lines = text.splitlines()
+    kept = [line for line in lines if line != entry]
+    if kept == lines:
+        return None
+    if kept:
+        fsutil.atomic_write_text(gitignore, "".join(line + "\n" for line in kept))
+    else:
+        gitignore.unlink()
+    return gitignore
+
+
 def write_dot_dir_ignore(dot_dir: Path) -> bool:
     path = dot_dir / GITIGNORE
     if path.exists():
