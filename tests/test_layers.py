@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
         "gitflowml.importdvc",
         "gitflowml.githooks",
         "gitflowml.hooks",
+        "gitflowml.doctor",
     ),
     ("gitflowml.exps", "gitflowml.plots"),
     ("gitflowml.api",),

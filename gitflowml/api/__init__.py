@@ -48,7 +48,7 @@ from gitflowml.api.remote import (
     remote_remove,
     unpushed,
 )
-from gitflowml.api.repo import check_large_files, import_dvc, install
+from gitflowml.api.repo import check_large_files, doctor, import_dvc, install
 from gitflowml.api.settings import config_get, config_list, config_set, config_unset
 from gitflowml.project import Project
 from gitflowml.storage.add import AddReport
@@ -80,6 +80,7 @@ __all__ = [
     "config_unset",
     "dag",
     "diff",
+    "doctor",
     "exec_entry",
     "exp_apply",
     "exp_branch",

@@ -11,6 +11,7 @@ from gitflowml.project import Project
 # The core is imported inside each function, so that a command loads only the layers it
 # uses: importing all of them costs about 50 ms, more than a no-op command takes.
 if TYPE_CHECKING:
+    from gitflowml.doctor import Report as DoctorReport
     from gitflowml.githooks import InstallReport
     from gitflowml.importdvc import ImportReport
 
@@ -36,3 +37,22 @@ def install(*, project: Project | None = None) -> InstallReport:
     from gitflowml import githooks
 
     return githooks.install(_project(project))
+
+
+def doctor(verify: bool = False) -> DoctorReport:
+    """Versions, the cache's file system and link types, remotes, leftovers, the pipeline;
+    with `verify`, every cache object re-hashed. Works outside a repository (versions only)
+    and reports broken settings instead of failing on them."""
+    from gitflowml import doctor as doctor_mod
+    from gitflowml.errors import GitflowmlError
+
+    root = Project.find_root()
+    if root is None:
+        return doctor_mod.check(None)
+    try:
+        proj = Project.at(root)
+    except GitflowmlError as exc:
+        report = doctor_mod.check(None)
+        report.problems.append(f"settings: {exc}")
+        return report
+    return doctor_mod.check(proj, verify)

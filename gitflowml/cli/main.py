@@ -50,6 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "move": ("manage", "move"),
     "commit": ("manage", "commit"),
     "unprotect": ("manage", "unprotect"),
+    "doctor": ("doctor", "doctor"),
+    "version": ("doctor", "doctor"),
 }
 
 

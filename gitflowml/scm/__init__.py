@@ -107,6 +107,14 @@ def _git(root: Path, args: list[str]) -> str:
     return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else ""
 
 
+def git_version() -> str:
+    """`git --version`'s number; NotAGitRepoError when git cannot be run."""
+    proc = _run(Path.cwd(), ["--version"])
+    if proc.returncode != 0:
+        raise NotAGitRepoError("git --version failed")
+    return proc.stdout.decode(errors="replace").strip().removeprefix("git version ")
+
+
 def tracked(root: Path, relpaths: Sequence[str]) -> list[str]:
     """Which of `relpaths` (files, or directories with tracked files inside) git tracks."""
     if not relpaths:

@@ -174,3 +174,25 @@ def _verified_copy(oid: str, src: Path, tmp: Path, mode: int) -> None:
     if digest != oid:
         os.unlink(tmp)
         raise ObjectCorruptError(corrupt_message(src))
+
+
+def probe(odb: LocalOdb, directory: Path) -> dict[LinkType, bool]:
+    """Which link types work from the cache into `directory` (for `doctor`): each is tried
+    on a scratch file, and nothing is left behind."""
+    works = {LinkType.COPY: True, LinkType.REFLINK: _reflink_probe(odb, directory)}
+    src = odb.tmp_path()
+    src.write_bytes(b"x")
+    try:
+        for link, make in ((LinkType.HARDLINK, os.link), (LinkType.SYMLINK, os.symlink)):
+            dst = fsutil.tmp_name(directory / "probe")
+            try:
+                make(src, dst)
+                works[link] = True
+            except OSError:
+                works[link] = False
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(dst)
+    finally:
+        src.unlink()
+    return works
