@@ -48,7 +48,7 @@ from gitflowml.api.remote import (
     remote_remove,
     unpushed,
 )
-from gitflowml.api.repo import check_large_files, doctor, import_dvc, install
+from gitflowml.api.repo import check_large_files, doctor, import_dvc, install, names
 from gitflowml.api.settings import config_get, config_list, config_set, config_unset
 from gitflowml.project import Project
 from gitflowml.storage.add import AddReport
@@ -101,6 +101,7 @@ __all__ = [
     "metrics_diff",
     "metrics_show",
     "move",
+    "names",
     "open",
     "params_diff",
     "plots_diff",

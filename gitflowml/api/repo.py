@@ -56,3 +56,25 @@ def doctor(verify: bool = False) -> DoctorReport:
         report.problems.append(f"settings: {exc}")
         return report
     return doctor_mod.check(proj, verify)
+
+
+def names(kind: str) -> list[str]:
+    """For shell completion: the repository's "stages" (and foreach/matrix groups),
+    "remotes" or "exps"; empty outside a repository or when they cannot be read."""
+    from gitflowml import index
+    from gitflowml.errors import GitflowmlError
+    from gitflowml.scm import exprefs
+
+    root = Project.find_root()
+    if root is None:
+        return []
+    try:
+        if kind == "exps":
+            return sorted({e.name for e in exprefs.every(root)})
+        proj = Project.at(root)
+        if kind == "remotes":
+            return [r.name for r in proj.config.remotes]
+        found = index.load(proj)
+        return [] if found is None else [*found[0].groups, *found[0].stages]
+    except GitflowmlError:
+        return []

@@ -70,3 +70,31 @@ def verbosity_options(f: Any) -> Any:
 def echo(ctx: click.Context, text: str) -> None:
     if text and not options(ctx).quiet:
         click.echo(text)
+
+
+# -- shell completion of names (click imports its completion machinery only when asked) -----
+def _names(kind: str, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    from gitflowml import api
+
+    try:
+        found = api.names(kind)
+    except Exception:  # completion must never break the shell
+        return []
+    return [CompletionItem(n) for n in found if n.startswith(incomplete)]
+
+
+def complete_stages(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Stage (and foreach/matrix group) names, then the shell's own file names."""
+    from click.shell_completion import CompletionItem
+
+    return [*_names("stages", incomplete), CompletionItem(incomplete, type="file")]
+
+
+def complete_remotes(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    return _names("remotes", incomplete)
+
+
+def complete_exps(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    return _names("exps", incomplete)

@@ -6,7 +6,7 @@ import click
 
 from gitflowml import api
 from gitflowml.cli import render
-from gitflowml.cli.base import echo, project
+from gitflowml.cli.base import complete_stages, echo, project
 from gitflowml.errors import EXIT_ERROR
 
 
@@ -26,7 +26,7 @@ def add(ctx: click.Context, paths: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.argument("targets", nargs=-1, type=click.Path())
+@click.argument("targets", nargs=-1, type=click.Path(), shell_complete=complete_stages)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--check", is_flag=True, help="Exit with 1 when anything is out of date.")
 @click.pass_context
@@ -42,7 +42,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 
 
 @click.command()
-@click.argument("targets", nargs=-1, type=click.Path())
+@click.argument("targets", nargs=-1, type=click.Path(), shell_complete=complete_stages)
 @click.option(
     "-f", "--force", is_flag=True, help="Overwrite workspace changes that are not in the cache."
 )

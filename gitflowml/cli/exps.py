@@ -8,7 +8,7 @@ import click
 
 from gitflowml import api
 from gitflowml.cli import render, render_exps, render_metrics
-from gitflowml.cli.base import echo, project, verbosity_options
+from gitflowml.cli.base import complete_exps, echo, project, verbosity_options
 from gitflowml.errors import EXIT_ERROR
 
 if TYPE_CHECKING:
@@ -224,8 +224,8 @@ def show(
 
 
 @exp.command("diff")
-@click.argument("a")
-@click.argument("b", required=False)
+@click.argument("a", shell_complete=complete_exps)
+@click.argument("b", required=False, shell_complete=complete_exps)
 @click.option("--all", "all_rows", is_flag=True, help="Also what did not change.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--md", is_flag=True, help="A Markdown table.")
@@ -250,7 +250,7 @@ def diff(
 
 
 @exp.command("apply")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_exps)
 @click.option("-f", "--force", is_flag=True, help="Overwrite uncommitted changes (kept aside).")
 @click.pass_context
 def apply(ctx: click.Context, name: str, force: bool) -> None:
@@ -266,7 +266,7 @@ def apply(ctx: click.Context, name: str, force: bool) -> None:
 
 
 @exp.command("branch")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_exps)
 @click.argument("branch")
 @click.pass_context
 def branch(ctx: click.Context, name: str, branch: str) -> None:
@@ -276,7 +276,7 @@ def branch(ctx: click.Context, name: str, branch: str) -> None:
 
 
 @exp.command("remove")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=complete_exps)
 @click.option("--all", "all_exps", is_flag=True, help="Every experiment.")
 @click.option("--rev", default=None, help="The experiments of this baseline.")
 @click.option("--queue", "queued", is_flag=True, help="Every queued or failed entry.")

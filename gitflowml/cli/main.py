@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unprotect": ("manage", "unprotect"),
     "doctor": ("doctor", "doctor"),
     "version": ("doctor", "doctor"),
+    "completion": ("complete", "completion"),
 }
 
 

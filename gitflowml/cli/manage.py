@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from gitflowml import api
-from gitflowml.cli.base import echo, project
+from gitflowml.cli.base import complete_stages, echo, project
 
 
 @click.command()
-@click.argument("targets", nargs=-1, required=True)
+@click.argument("targets", nargs=-1, required=True, shell_complete=complete_stages)
 @click.option("--outs", is_flag=True, help="Delete the data (or the stage's outs) too.")
 @click.pass_context
 def remove(ctx: click.Context, targets: tuple[str, ...], outs: bool) -> None:
@@ -47,7 +47,7 @@ def move(ctx: click.Context, src: str, dst: str) -> None:
 
 
 @click.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete_stages)
 @click.option("-f", "--force", is_flag=True, help="Also stages whose inputs changed.")
 @click.pass_context
 def commit(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:

@@ -9,7 +9,7 @@ import click
 
 from gitflowml import api
 from gitflowml.cli import render
-from gitflowml.cli.base import echo, project
+from gitflowml.cli.base import complete_remotes, echo, project
 from gitflowml.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def remote_list(ctx: click.Context) -> None:
 
 
 @remote.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_remotes)
 @click.pass_context
 def remote_remove(ctx: click.Context, name: str) -> None:
     """Remove remote NAME (from both config files)."""
@@ -53,7 +53,7 @@ def remote_remove(ctx: click.Context, name: str) -> None:
 
 
 @remote.command("modify")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_remotes)
 @click.argument("key")
 @click.argument("value")
 @click.option("--local", is_flag=True, help="Write to config.local.yaml (needed for secrets).")
@@ -67,7 +67,14 @@ def _transfer_options(f: Any) -> Any:
     for option in reversed(
         [
             click.argument("targets", nargs=-1, type=click.Path()),
-            click.option("-r", "--remote", "remote_name", metavar="NAME", help="Remote to use."),
+            click.option(
+                "-r",
+                "--remote",
+                "remote_name",
+                metavar="NAME",
+                help="Remote to use.",
+                shell_complete=complete_remotes,
+            ),
             click.option(
                 "-j", "--jobs", type=click.IntRange(min=1), default=None, help="Transfers at once."
             ),
@@ -155,7 +162,14 @@ def pull(
 @click.option("-a", "--all-branches", is_flag=True, help="Keep what every branch tip uses.")
 @click.option("--all-commits", is_flag=True, help="Keep what any commit uses.")
 @click.option("--cloud", is_flag=True, help="Delete from the remote too.")
-@click.option("-r", "--remote", "remote_name", metavar="NAME", help="Remote for --cloud.")
+@click.option(
+    "-r",
+    "--remote",
+    "remote_name",
+    metavar="NAME",
+    help="Remote for --cloud.",
+    shell_complete=complete_remotes,
+)
 @click.option("--dry", is_flag=True, help="Only say what would be deleted.")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--no-exps", is_flag=True, help="Do not keep what experiments use.")
