@@ -163,3 +163,64 @@ def test_a_stage_output_cannot_be_added(project: Repo, run: Run) -> None:
     result = run("add", "out/m", code=1)
     assert "out/m is an output of stage 's' ('out')" in result.stderr
     assert not (project.root / "out" / "m.gfml").exists()
+
+
+# -- -R, --glob, -o, --no-commit ----------------------------------------------------------------
+def test_recursive_tracks_each_file_on_its_own(project: Repo, run: Run) -> None:
+    project.gen({"imgs": {"a.png": "1", "sub": {"b.png": "2"}}})
+    run("add", "-R", "imgs")
+    for rel in ("imgs/a.png", "imgs/sub/b.png"):
+        assert (project.root / f"{rel}.gfml").exists()
+    assert not (project.root / "imgs.gfml").exists()
+    assert (project.root / "imgs" / "sub" / ".gitignore").read_text() == "/b.png\n"
+    out = run("add", "-R", "imgs").stdout  # again: pointer files are not data
+    assert out.splitlines() == [
+        "unchanged imgs/a.png (1 B) -> imgs/a.png.gfml",
+        "unchanged imgs/sub/b.png (1 B) -> imgs/sub/b.png.gfml",
+    ]
+    (project.root / "imgs" / "c.png").write_text("3")
+    refused = run("add", "imgs", code=1)  # the whole directory, over files tracked inside it
+    assert "contains imgs/a.png, tracked by imgs/a.png.gfml" in refused.stderr
+
+
+def test_glob_tracks_what_the_patterns_match(project: Repo, run: Run) -> None:
+    project.gen({"logs": {"a.csv": "a", "b.csv": "b", "notes.txt": "n", "d": {"c.csv": "c"}}})
+    run("add", "--glob", "logs/*.csv")
+    assert sorted(p.name for p in (project.root / "logs").glob("*.gfml")) == [
+        "a.csv.gfml",
+        "b.csv.gfml",
+    ]
+    run("add", "--glob", "logs/**/c.csv")
+    assert (project.root / "logs" / "d" / "c.csv.gfml").exists()
+    result = run("add", "--glob", "logs/*.parquet", code=1)
+    assert "no path matches" in result.stderr
+
+
+def test_out_copies_data_from_outside_and_tracks_the_copy(
+    project: Repo, run: Run, tmp_path: Path
+) -> None:
+    outside = tmp_path / "share" / "corpus"
+    outside.mkdir(parents=True)
+    (outside / "doc.txt").write_text("text")
+    run("add", str(outside), "-o", "data/corpus")
+    assert (project.root / "data" / "corpus" / "doc.txt").read_text() == "text"
+    assert (project.root / "data" / "corpus.gfml").exists()
+    assert (outside / "doc.txt").read_text() == "text"  # the source is left alone
+    assert sorted(os.listdir(project.root / "data")) == [".gitignore", "corpus", "corpus.gfml"]
+    result = run("add", str(outside), "-o", "data/corpus", code=1)
+    assert "exists already" in result.stderr
+    assert "exactly one path" in run("add", "a", "b", "-o", "x", code=1).stderr
+
+
+def test_no_commit_writes_the_pointer_and_commit_caches_later(project: Repo, run: Run) -> None:
+    project.gen({"model.bin": "weights"})
+    run("add", "--no-commit", "model.bin")
+    assert (project.root / "model.bin.gfml").exists()
+    objects = project.root / ".gitflowml" / "cache"
+    assert not [p for p in objects.rglob("*") if p.is_file()]
+    assert "not in cache: model.bin" in run("status").stdout
+    assert run("commit").stdout == "Committed model.bin\n"
+    assert run("status").stdout == "No pipeline; data is up to date.\n"
+    (project.root / "model.bin").unlink()
+    run("checkout")
+    assert (project.root / "model.bin").read_text() == "weights"

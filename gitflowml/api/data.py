@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from gitflowml import config, scm
 from gitflowml.api.base import _project
+from gitflowml.errors import PathError
 from gitflowml.project import DOT_DIR, Project
 from gitflowml.storage import ignore
 from gitflowml.storage.add import AddReport
@@ -52,13 +53,33 @@ def init(path: str | Path | None = None) -> InitResult:
     return InitResult(root=root, created=not existed)
 
 
-def add(paths: Sequence[str], *, project: Project | None = None) -> AddReport:
-    """Hash and cache `paths`, write their `.gfml` pointers and gitignore them."""
+def add(
+    paths: Sequence[str],
+    *,
+    recursive: bool = False,
+    glob: bool = False,
+    out: str | None = None,
+    commit: bool = True,
+    project: Project | None = None,
+) -> AddReport:
+    """Hash and cache `paths`, write their `.gfml` pointers and gitignore them.
+
+    `glob`: each path is a pattern; `recursive`: each file under a directory is tracked on
+    its own; `out`: the one path (which may be outside the repository) is copied to `out`
+    and tracked there; `commit=False`: pointers only, contents not cached yet."""
     from gitflowml import index
     from gitflowml.storage import add as add_mod
 
     proj = _project(project)
-    return add_mod.add(proj, paths, refuse=lambda rels: index.refuse_stage_outs(proj, rels))
+    if out is not None:
+        if len(paths) != 1 or recursive or glob:
+            raise PathError("--out takes exactly one path, without -R or --glob")
+        paths = [add_mod.copy_in(proj, paths[0], out)]
+    elif recursive or glob:
+        paths = add_mod.expand(proj, paths, recursive, glob)
+    return add_mod.add(
+        proj, paths, refuse=lambda rels: index.refuse_stage_outs(proj, rels), commit=commit
+    )
 
 
 def status(targets: Sequence[str] = (), *, project: Project | None = None) -> StatusReport:

@@ -19,10 +19,37 @@ def init(ctx: click.Context) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-R", "--recursive", is_flag=True, help="Track each file under a directory.")
+@click.option("--glob", is_flag=True, help="PATHS are patterns (*, ?, [..], ** for depth).")
+@click.option("-o", "--out", type=click.Path(), help="Copy the one PATH here and track it.")
+@click.option("--no-commit", is_flag=True, help="Write pointers only; cache with 'commit'.")
 @click.pass_context
-def add(ctx: click.Context, paths: tuple[str, ...]) -> None:
-    """Track files or directories: cache them and write PATH.gfml pointer files."""
-    echo(ctx, render.add(api.add(paths, project=project(ctx))))
+def add(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    recursive: bool,
+    glob: bool,
+    out: str | None,
+    no_commit: bool,
+) -> None:
+    """Track files or directories: cache them and write PATH.gfml pointer files.
+
+    \b
+    Examples:
+      gitflowml add data/raw model.pkl
+      gitflowml add -R images          # one pointer file per image
+      gitflowml add --glob 'logs/*.csv'
+      gitflowml add /mnt/share/corpus -o data/corpus
+    """
+    report = api.add(
+        paths,
+        recursive=recursive,
+        glob=glob,
+        out=out,
+        commit=not no_commit,
+        project=project(ctx),
+    )
+    echo(ctx, render.add(report))
 
 
 @click.command()

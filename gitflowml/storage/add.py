@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitflowml import scm
 from gitflowml.errors import PathError
-from gitflowml.project import Project
+from gitflowml.project import DOT_DIR, Project
 from gitflowml.storage import ignore, pointer
 from gitflowml.storage.odb import LocalOdb, local_odb
 from gitflowml.storage.state import open_state
 from gitflowml.storage.tracked import Tracked, is_under, tracked
 from gitflowml.storage.workspace import DirInfo, FileInfo, Info, Scanner
+from gitflowml.util import fsutil
 
 Refuse = Callable[[list[str]], None]
 
@@ -71,18 +74,21 @@ def _check_add_paths(
         )
 
 
-def add(project: Project, paths: Sequence[str], refuse: Refuse = _nothing) -> AddReport:
+def add(
+    project: Project, paths: Sequence[str], refuse: Refuse = _nothing, commit: bool = True
+) -> AddReport:
     """`refuse(paths)` raises for paths that must not be added (stage outs, which only the
-    layers above know of)."""
+    layers above know of). Without `commit` the files are hashed and their pointers
+    written, but their contents are not put in the cache (`gitflowml commit` does that)."""
     rels = list(dict.fromkeys(project.relpath(p) for p in paths))
     existing = tracked(project)
     _check_add_paths(project, rels, existing, refuse)
     odb = local_odb(project)
     state = open_state(project)
     try:
-        scanner = Scanner(state, project.jobs, store=odb)
+        scanner = Scanner(state, project.jobs, store=odb if commit else None)
         infos = scanner.scan_many([project.abspath(r) for r in rels])
-        if scanner.files > scanner.hashed:  # some were known, so not read (nor stored) now
+        if commit and scanner.files > scanner.hashed:  # some known, so not read nor stored
             store_missing(odb, [project.abspath(r) for r in rels], infos)
         results = [
             _write_pointer(project, odb, rel, info) for rel, info in zip(rels, infos, strict=True)
@@ -92,6 +98,65 @@ def add(project: Project, paths: Sequence[str], refuse: Refuse = _nothing) -> Ad
     finally:
         state.close()
     return AddReport(tuple(results), scanner.hashed, scanner.bytes_hashed)
+
+
+def expand(project: Project, paths: Sequence[str], recursive: bool, glob: bool) -> list[str]:
+    """`add`'s paths as the user means them: with `glob`, each one a pattern (`**` too)
+    matched against the workspace; with `recursive`, a directory stands for every file
+    under it, each tracked on its own (gitflowml's own files and pointer files left out)."""
+    import glob as globbing
+
+    out: list[str] = []
+    for path in paths:
+        if glob:
+            found = sorted(globbing.glob(path, recursive=True))
+            if not found:
+                raise PathError(f"no path matches {path!r}; check the pattern")
+        else:
+            found = [path]
+        for item in found:
+            if recursive and Path(item).is_dir():
+                out.extend(_files_under(project, Path(item)))
+            else:
+                out.append(item)
+    if not out:
+        raise PathError(f"{', '.join(paths)} holds no files to add")
+    return out
+
+
+def copy_in(project: Project, src: str, out: str) -> str:
+    """`add -o`: copy `src` (a file or directory, anywhere) to `out` in the workspace, which
+    must not exist yet; returns `out`. The copy is written beside `out` and renamed into
+    place when complete."""
+    source = Path(src).expanduser()
+    if not source.exists():
+        raise PathError(f"{src} does not exist; check the path")
+    rel = project.relpath(out)
+    dest = project.abspath(rel)
+    if os.path.lexists(dest):
+        raise PathError(f"{out} exists already; choose another --out or remove it first")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(fsutil.tmp_name(dest, via=dest.parent))
+    try:
+        if source.is_dir():
+            shutil.copytree(source, tmp, symlinks=False)
+        else:
+            shutil.copyfile(source, tmp)
+        os.rename(tmp, dest)
+    except BaseException:
+        fsutil.remove(tmp)
+        raise
+    return str(dest)
+
+
+def _files_under(project: Project, directory: Path) -> list[str]:
+    files = []
+    for here, dirnames, filenames in os.walk(directory):
+        dirnames[:] = sorted(d for d in dirnames if d not in (".git", DOT_DIR))
+        for name in sorted(filenames):
+            if not name.endswith(pointer.SUFFIX) and name != ignore.GITIGNORE:
+                files.append(os.path.join(here, name))
+    return files
 
 
 def store_missing(odb: LocalOdb, paths: Sequence[Path], infos: Sequence[Info]) -> None:
