@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from gitflowml import __version__, entry
@@ -180,3 +181,26 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert "gitflowml.cli.data" in loaded
     assert "gitflowml.cli.remote" not in loaded
     assert "gitflowml.cli.pipeline" not in loaded
+
+
+def test_every_command_s_help_shows_an_example(run: Run) -> None:
+    """SPEC section 16: each command's --help (subcommands too) shows how it is used."""
+    from gitflowml.cli.main import cli
+
+    def walk(path: list[str], command: click.Command) -> list[list[str]]:
+        found = [path]
+        if isinstance(command, click.Group):
+            for name in command.list_commands(click.Context(command)):
+                sub = command.get_command(click.Context(command), name)
+                if sub is not None and not sub.hidden:
+                    found += walk([*path, name], sub)
+        return found
+
+    paths: list[list[str]] = []
+    for name in COMMANDS:
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None
+        paths += walk([name], command)
+    assert len(paths) > 40
+    lacking = [" ".join(p) for p in paths if "Example" not in run(*p, "--help").stdout]
+    assert lacking == []

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from gitflowml import __version__
+from gitflowml.cli import examples
 from gitflowml.cli.base import Options, fail
 from gitflowml.errors import EXIT_ERROR, EXIT_INTERRUPTED, GitflowmlError
 
@@ -71,6 +72,7 @@ class GitflowmlGroup(click.Group):
         module, attr = found
         command = getattr(importlib.import_module(f"gitflowml.cli.{module}"), attr)
         assert isinstance(command, click.Command)
+        examples.attach(cmd_name, command)
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
