@@ -205,3 +205,34 @@ def test_unprotect_gives_a_private_copy(tracked: Repo, run: Run, link: str) -> N
 def test_unprotect_of_an_untracked_path(tracked: Repo, run: Run) -> None:
     result = run("unprotect", "nothing", code=1)
     assert "not tracked" in result.stderr
+
+
+def test_move_changes_the_deps_that_name_it(project: Repo, run: Run) -> None:
+    project.gen({"data": {"raw": {"a.csv": "1\n"}}})
+    run("add", "data/raw")
+    project.gen(
+        {
+            "pipeline.yaml": "stages:\n"
+            "  prep:  # keep me\n"
+            "    cmd: cat data/raw/a.csv > prepped.txt\n"
+            "    deps:\n"
+            "      - data/raw/a.csv\n"
+            "      - data/rawer.txt  # another path: left alone\n"
+            "    outs: [prepped.txt]\n"
+            "  other:\n"
+            "    cmd: ls > other.txt\n"
+            "    deps: [data/raw]\n"
+            "    outs: [other.txt]\n",
+            "data": {"rawer.txt": "x"},
+        }
+    )
+    out = run("move", "data/raw", "inputs/raw").stdout
+    text = (project.root / "pipeline.yaml").read_text()
+    assert "      - inputs/raw/a.csv\n" in text
+    assert "      - data/rawer.txt  # another path: left alone\n" in text
+    assert "    deps: [inputs/raw]\n" in text
+    assert "  prep:  # keep me\n" in text
+    assert "cmd: cat data/raw/a.csv" in text  # a command is the user's to change
+    assert "Stage 'prep' now depends on inputs/raw" in out
+    assert "Stage 'other' now depends on inputs/raw" in out
+    assert "Stage 'prep' still names data/raw in its cmd: edit it" in out

@@ -34,7 +34,7 @@ from gitflowml.api.history import (
     read,
     record,
 )
-from gitflowml.api.manage import RemoveReport, commit, move, remove, unprotect
+from gitflowml.api.manage import MoveReport, RemoveReport, commit, move, remove, unprotect
 from gitflowml.api.pipeline import Dag, dag, repro
 from gitflowml.api.plots import PlotsReport, plots_diff, plots_show, plots_templates
 from gitflowml.api.remote import (
@@ -63,6 +63,7 @@ __all__ = [
     "DataStatus",
     "ExpRunReport",
     "InitResult",
+    "MoveReport",
     "PlotsReport",
     "Project",
     "RemoveReport",

@@ -43,11 +43,32 @@ def remove(
     return RemoveReport(data, stages, outs)
 
 
-def move(src: str, dst: str, *, project: Project | None = None) -> tuple[str, str]:
-    """Move tracked data with its pointer file and `.gitignore` entry; (old, new) paths."""
+@dataclass(frozen=True, slots=True)
+class MoveReport:
+    old: str
+    new: str
+    stages: list[str] = field(default_factory=list)  # whose deps in pipeline.yaml now say `new`
+    in_cmd: list[str] = field(default_factory=list)  # whose cmd still names `old`: edit them
+
+
+def move(src: str, dst: str, *, project: Project | None = None) -> MoveReport:
+    """Move tracked data with its pointer file and `.gitignore` entry; stages whose deps
+    name it (or a path under it) are changed to the new path in pipeline.yaml."""
+    from gitflowml import index
+    from gitflowml.pipeline import edit
     from gitflowml.storage import manage
 
-    return manage.move(_project(project), src, dst)
+    proj = _project(project)
+    old, new = manage.move(proj, src, dst)
+    if not index.has_pipeline(proj):
+        return MoveReport(old, new)
+    found = index.load(proj)
+    assert found is not None
+    stages = edit.rename_deps(found[0].path, old, new)
+    in_cmd = sorted(
+        n for n, stage in found[0].stages.items() if any(old in c for c in stage.cmd or ())
+    )
+    return MoveReport(old, new, stages, in_cmd)
 
 
 def commit(

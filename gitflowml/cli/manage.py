@@ -42,8 +42,14 @@ def move(ctx: click.Context, src: str, dst: str) -> None:
     Example:
       gitflowml move data/raw data/2024/raw
     """
-    old, new = api.move(src, dst, project=project(ctx))
-    echo(ctx, f"Moved {old} to {new}\n\nTo track the change with git, run:\n\n\tgit add -A")
+    report = api.move(src, dst, project=project(ctx))
+    lines = [f"Moved {report.old} to {report.new}"]
+    for name in report.stages:
+        lines.append(f"Stage '{name}' now depends on {report.new} (pipeline.yaml changed)")
+    for name in report.in_cmd:
+        lines.append(f"Stage '{name}' still names {report.old} in its cmd: edit it")
+    lines.append("\nTo track the change with git, run:\n\n\tgit add -A")
+    echo(ctx, "\n".join(lines))
 
 
 @click.command()

@@ -1,11 +1,14 @@
-"""Edits to an existing pipeline file made by commands (`remove` of a stage): the text is
-cut where the stage's block is, so the rest of the file, comments and layout included,
-stays exactly as the user wrote it (PyYAML cannot write comments back)."""
+"""Edits to an existing pipeline file made by commands (`remove` of a stage, `move` of data
+a stage reads): the text is changed only where the stage's block or dep is, so the rest of
+the file, comments and layout included, stays exactly as the user wrote it (PyYAML cannot
+write comments back)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gitflowml.errors import PipelineError
 from gitflowml.util import fsutil, yamlio
@@ -48,3 +51,52 @@ def _aside(line: str) -> bool:
     """A blank line or a comment."""
     stripped = line.strip()
     return not stripped or stripped.startswith("#")
+
+
+def rename_deps(path: Path, old: str, new: str) -> list[str]:
+    """Where a stage's `deps` name `old` (or a path under it), write `new` instead, in the
+    text; returns the names (as written in the file) of the stages changed."""
+    text = path.read_text(encoding="utf-8")
+    doc = yamlio.loads_located(text)
+    stages = doc.data.get("stages") if isinstance(doc.data, dict) else None
+    if not isinstance(stages, dict):
+        return []
+    lines = text.splitlines(keepends=True)
+    token = re.compile(r"(?<![\w./-])" + re.escape(old.rstrip("/")) + r"(?=$|[/\s,\]'\"#])")
+    changed: list[str] = []
+    for name, body in stages.items():
+        for mapping in _with_deps(body):
+            keys = sorted(line for k in mapping if (line := doc.line(mapping, k)) is not None)
+            first = doc.line(mapping, "deps")
+            if first is None:
+                continue
+            end = next((line for line in keys if line > first), first + 1 + _span(lines, first))
+            for i in range(first - 1, min(end - 1, len(lines))):
+                fixed = token.sub(new, lines[i])
+                if fixed != lines[i]:
+                    lines[i] = fixed
+                    if name not in changed:
+                        changed.append(str(name))
+    if changed:
+        fsutil.atomic_write_text(path, "".join(lines))
+    return changed
+
+
+def _with_deps(body: Any) -> list[dict[Any, Any]]:
+    """The mappings in a stage's definition (`do:` of foreach/matrix too) that hold deps."""
+    if not isinstance(body, dict):
+        return []
+    found = [body] if "deps" in body else []
+    return found + _with_deps(body.get("do"))
+
+
+def _span(lines: list[str], first: int) -> int:
+    """How many lines after line `first` (1-based) are indented deeper than it: the rest
+    of a block value that is the last key of its mapping."""
+    indent = len(lines[first - 1]) - len(lines[first - 1].lstrip())
+    count = 0
+    for line in lines[first:]:
+        if line.strip() and len(line) - len(line.lstrip()) <= indent:
+            break
+        count += 1
+    return count
