@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitflowml import index
+from gitflowml import config, index
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import params as params_mod
 from gitflowml.pipeline.model import PIPELINE_FILE
@@ -152,17 +152,66 @@ def metrics_diff(
     return diff_values(show(ra, files), show(rb, files), all_rows)
 
 
-def params_at(project: Project, revision: Revision, all_keys: bool) -> Values:
+def effective(
+    revision: Revision, file: str, env: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A params file at `revision` with environment `env`'s overlay merged over it: its
+    flattened values, and the file each value comes from."""
+    data = revision.read(file)
+    doc = _doc(file, data) if data is not None else {}
+    origin = dict.fromkeys(params_mod.flatten(doc), file)
+    if env:
+        over_file = params_mod.overlay_name(file, env)
+        over_data = revision.read(over_file)
+        if over_data is not None:
+            over = _doc(over_file, over_data)
+            doc = params_mod.merge(doc, over)
+            origin = {k: origin.get(k, file) for k in params_mod.flatten(doc)}
+            origin.update(dict.fromkeys(params_mod.flatten(over), over_file))
+    values = params_mod.flatten(doc)
+    return values, {k: origin.get(k, file) for k in values}
+
+
+def _doc(path: str, data: bytes) -> dict[str, Any]:
+    try:
+        doc = params_mod.parse_data(data.decode("utf-8", "replace"), posixpath.splitext(path)[1])
+    except (ValueError, yamlio.YamlError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def params_files(project: Project) -> list[str]:
+    """The params files the pipeline's stages read."""
+    found = index.load(project)
+    if found is None:
+        raise PipelineError(f"there is no {PIPELINE_FILE} here, so no params to show")
+    return sorted({ref.file for s in found[0].stages.values() for ref in s.params})
+
+
+def params_show(project: Project, env: str | None) -> list[tuple[str, str, Any, str]]:
+    """(file, key, value, the file it comes from) of every key of the params files the
+    pipeline reads, in the workspace, with environment `env` (default: the active one)."""
+    env = env or config.active_env()
+    rows = []
+    for file in params_files(project):
+        values, origin = effective(Revision(project, None), file, env)
+        rows += [(file, key, values[key], origin[key]) for key in sorted(values)]
+    return rows
+
+
+def params_at(
+    project: Project, revision: Revision, all_keys: bool, env: str | None = None
+) -> Values:
     """The params the workspace's pipeline tracks (every key of their files with
-    `all_keys`), with their values at `revision`."""
+    `all_keys`), with their values at `revision` in environment `env` (default: the
+    active one)."""
     found = index.load(project)
     if found is None:
         raise PipelineError(f"there is no {PIPELINE_FILE} here, so no params to compare")
     refs = [ref for s in found[0].stages.values() for ref in s.params]
     out: Values = {}
     for file in sorted({r.file for r in refs}):
-        data = revision.read(file)
-        values = parse(file, data) if data is not None else {}
+        values, _ = effective(revision, file, env or config.active_env())
         if all_keys or any(r.keys is None for r in refs if r.file == file):
             out[file] = values
             continue
@@ -174,10 +223,20 @@ def params_at(project: Project, revision: Revision, all_keys: bool) -> Values:
 
 
 def params_diff(
-    project: Project, a: str | None, b: str | None, all_rows: bool = False
+    project: Project,
+    a: str | None,
+    b: str | None,
+    all_rows: bool = False,
+    envs: tuple[str | None, str | None] = (None, None),
 ) -> list[Row]:
-    ra, rb = Revision(project, a or "HEAD"), Revision(project, b)
-    return diff_values(params_at(project, ra, all_rows), params_at(project, rb, all_rows), all_rows)
+    """From `a` (default HEAD) to `b` (default the workspace), each side in its
+    environment; two environments and no revisions compare them in the workspace."""
+    if envs[0] and envs[1] and a is None and b is None:
+        ra, rb = Revision(project, None), Revision(project, None)
+    else:
+        ra, rb = Revision(project, a or "HEAD"), Revision(project, b)
+    old = params_at(project, ra, all_rows, envs[0])
+    return diff_values(old, params_at(project, rb, all_rows, envs[1]), all_rows)
 
 
 @dataclass(frozen=True)

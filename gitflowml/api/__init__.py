@@ -31,6 +31,7 @@ from gitflowml.api.history import (
     metrics_show,
     open,
     params_diff,
+    params_show,
     read,
     record,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "names",
     "open",
     "params_diff",
+    "params_show",
     "plots_diff",
     "plots_show",
     "plots_templates",

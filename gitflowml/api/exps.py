@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from gitflowml import config
 from gitflowml.api.base import _project
 from gitflowml.api.exps_queue import ExpSink, ReproFlags, exec_here, repro_kwargs, run_queue
 from gitflowml.api.pipeline import repro
@@ -61,6 +62,8 @@ def exp_run(
     from gitflowml.exps import overrides, save
 
     proj = _project(project)
+    if flags.env is None:  # the environment of this command travels with queued runs
+        flags = dataclasses.replace(flags, env=config.active_env())
     baseline = scm.rev_parse(proj.root, "HEAD")
     if baseline is None:
         raise ExperimentError("this repository has no commit yet; commit first, then run")

@@ -41,6 +41,7 @@ class ReproFlags:
     pull: bool = False
     executor: str | None = None
     scheduler: str | None = None
+    env: str | None = None  # the environment (`--env`), kept for a queued run
 
 
 def repro_kwargs(flags: ReproFlags) -> dict[str, Any]:
@@ -192,6 +193,8 @@ def exec_here(
             sub, config=dataclasses.replace(sub.config, cache_dir=proj.cache_dir)
         )
         flags = ReproFlags(**entry.repro)  # type: ignore[arg-type]
+        if flags.env is not None:  # this process runs this one entry: its environment
+            os.environ[config.ENV_VARIABLE] = flags.env
         if flags.pull:  # what the worktree needs may be on the remote only
             from gitflowml.api.remote import fetch
 

@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from gitflowml import scm
 from gitflowml.api.base import _project
+from gitflowml.errors import ConfigError
 from gitflowml.project import Project
 
 # The core is imported inside each function, so that a command loads only the layers it
@@ -129,13 +130,34 @@ def params_diff(
     b: str | None = None,
     *,
     all_rows: bool = False,
+    envs: Sequence[str] = (),
     project: Project | None = None,
 ) -> list[MetricRow]:
     """Tracked params that differ from `a` (default HEAD) to `b` (default the workspace);
-    with `all_rows` every key of the params files, changed or not."""
-    from gitflowml import metrics
+    with `all_rows` every key of the params files, changed or not. `envs`: one environment
+    for both sides, or two (the first for `a`); two and no revisions compare the two
+    environments in the workspace."""
+    from gitflowml import config, metrics
 
-    return metrics.params_diff(_project(project), a, b, all_rows)
+    for name in envs:
+        config.check_env_name(name)
+    if len(envs) > 2:
+        raise ConfigError("params diff compares at most two environments")
+    pair = (envs[0], envs[-1]) if envs else (None, None)
+    return metrics.params_diff(_project(project), a, b, all_rows, pair)
+
+
+def params_show(
+    env: str | None = None, *, project: Project | None = None
+) -> list[tuple[str, str, Any, str]]:
+    """Every key of the params files the pipeline reads, as the stages see it in
+    environment `env` (default: the active one): (file, key, value, the file it comes
+    from: P.yaml, or the overlay P.NAME.yaml)."""
+    from gitflowml import config, metrics
+
+    if env is not None:
+        config.check_env_name(env)
+    return metrics.params_show(_project(project), env)
 
 
 def diff(

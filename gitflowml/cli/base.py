@@ -98,3 +98,38 @@ def complete_remotes(ctx: click.Context, param: click.Parameter, incomplete: str
 
 def complete_exps(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     return _names("exps", incomplete)
+
+
+# -- environments (`--env NAME`) -------------------------------------------------------------
+def _set_env(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Make NAME the environment of this command (as GITFLOWML_ENV would), until it ends."""
+    if value is None:
+        return
+    import os
+
+    from gitflowml.config import ENV_VARIABLE, check_env_name
+    from gitflowml.errors import ConfigError
+
+    try:
+        check_env_name(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+    before = os.environ.get(ENV_VARIABLE)
+    os.environ[ENV_VARIABLE] = value
+
+    def undo() -> None:
+        if before is None:
+            os.environ.pop(ENV_VARIABLE, None)
+        else:
+            os.environ[ENV_VARIABLE] = before
+
+    ctx.call_on_close(undo)
+
+
+env_option = click.option(
+    "--env",
+    metavar="NAME",
+    expose_value=False,
+    callback=_set_env,
+    help="Overlay each params file P.yaml with P.NAME.yaml (or set GITFLOWML_ENV).",
+)

@@ -6,7 +6,7 @@ import click
 
 from gitflowml import api
 from gitflowml.cli import render
-from gitflowml.cli.base import complete_stages, echo, project
+from gitflowml.cli.base import complete_stages, echo, env_option, project
 from gitflowml.errors import EXIT_ERROR
 
 
@@ -56,6 +56,7 @@ def add(
 @click.argument("targets", nargs=-1, type=click.Path(), shell_complete=complete_stages)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--check", is_flag=True, help="Exit with 1 when anything is out of date.")
+@env_option
 @click.pass_context
 def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool) -> None:
     """Show stale stages (and why) and tracked data that changed."""

@@ -8,7 +8,7 @@ import click
 
 from gitflowml import api
 from gitflowml.cli import render, render_exps, render_metrics
-from gitflowml.cli.base import complete_exps, echo, project, verbosity_options
+from gitflowml.cli.base import complete_exps, echo, env_option, project, verbosity_options
 from gitflowml.errors import EXIT_ERROR
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def _sinks(ctx: click.Context, told: set[str] | None = None) -> dict[str, Any]:
 
 @exp.command("run")
 @click.argument("targets", nargs=-1)
+@env_option
 @click.option(
     "-S",
     "--set-param",
@@ -101,7 +102,14 @@ def run(
             ctx.exit(EXIT_ERROR)
         return
     flags = api.ReproFlags(
-        force, single_stage, downstream, keep_going, not no_run_cache, pull, executor, scheduler
+        force,
+        single_stage,
+        downstream,
+        keep_going,
+        not no_run_cache,
+        pull,
+        executor,
+        scheduler,
     )
     report = api.exp_run(
         targets,

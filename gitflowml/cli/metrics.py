@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -66,6 +67,14 @@ def metrics_show(
 
 
 def _diff_command(kind: str) -> Any:
+    @click.option(
+        "--env",
+        "envs",
+        multiple=True,
+        metavar="NAME",
+        hidden=kind != "params",
+        help="Params of environment NAME (twice: compare two environments).",
+    )
     @click.argument("a", required=False)
     @click.argument("b", required=False)
     @click.option("--all", "all_rows", is_flag=True, help="Also what did not change.")
@@ -83,11 +92,16 @@ def _diff_command(kind: str) -> Any:
         md: bool,
         as_json: bool,
         json_format: str | None,
+        envs: tuple[str, ...],
     ) -> None:
         if kind == "metrics":
+            if envs:
+                raise click.UsageError("--env goes with params diff")
             rows = api.metrics_diff(a, b, all_rows=all_rows, project=project(ctx))
         else:
-            rows = api.params_diff(a, b, all_rows=all_rows, project=project(ctx))
+            rows = api.params_diff(a, b, all_rows=all_rows, envs=envs, project=project(ctx))
+            if len(envs) == 2 and a is None and b is None:
+                a, b = envs  # the columns are the two environments
         if as_json or json_format:
             click.echo(render_metrics.diff_json(rows, json_format == "dvc"))
         else:
@@ -130,3 +144,31 @@ def diff_cmd(
 
 
 params.command("diff")(_diff_command("params"))
+
+
+@params.command("show")
+@click.option("--env", "env_name", metavar="NAME", help="As environment NAME sees them.")
+@click.option("--show-origin", is_flag=True, help="Say which file each value comes from.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {file: {key: value}}.")
+@click.pass_context
+def params_show(ctx: click.Context, env_name: str | None, show_origin: bool, as_json: bool) -> None:
+    """Every params key the pipeline reads, with the value its stages see (after the
+    environment's overlay, P.NAME.yaml over P.yaml).
+
+    \b
+    Examples:
+      gitflowml params show
+      gitflowml params show --env prod --show-origin
+    """
+    rows = api.params_show(env_name, project=project(ctx))
+    if as_json:
+        doc: dict[str, dict[str, Any]] = {}
+        for file, key, value, origin in rows:
+            doc.setdefault(file, {})[key] = (
+                {"value": value, "origin": origin} if show_origin else value
+            )
+        click.echo(json.dumps(doc, indent=2, sort_keys=True, default=str))
+        return
+    for file, key, value, origin in rows:
+        shown = json.dumps(value) if not isinstance(value, str) else value
+        click.echo(f"{origin}\t{file}:{key}={shown}" if show_origin else f"{file}:{key}={shown}")

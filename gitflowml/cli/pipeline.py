@@ -8,7 +8,7 @@ import click
 
 from gitflowml import api
 from gitflowml.cli import render
-from gitflowml.cli.base import complete_stages, echo, project, verbosity_options
+from gitflowml.cli.base import complete_stages, echo, env_option, project, verbosity_options
 from gitflowml.repro.events import RunEvent
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("targets", nargs=-1, shell_complete=complete_stages)
+@env_option
 @click.option("-f", "--force", is_flag=True, help="Run the selected stages even if unchanged.")
 @click.option("-s", "--single-stage", is_flag=True, help="Only the named stages, not upstream.")
 @click.option("--downstream", is_flag=True, help="The targets and every stage after them.")

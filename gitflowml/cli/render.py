@@ -223,7 +223,8 @@ def _describe(node: Node) -> str:
     if node.kind == "stage":
         how = "restored from the run-cache" if node.restored else f"ran {node.duration_s:g} s"
         who = node.user or node.author
-        return f"stage '{node.stage}', {how}, {_when(node)} by {who}, commit {short}"
+        env = f", env {node.env}" if node.env else ""
+        return f"stage '{node.stage}'{env}, {how}, {_when(node)} by {who}, commit {short}"
     if node.kind == "added":
         return f"added in commit {short} by {node.author}, {_when(node)}"
     if node.kind == "git":

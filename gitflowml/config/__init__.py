@@ -117,6 +117,26 @@ class Config:
         )
 
 
+ENV_VARIABLE = "GITFLOWML_ENV"  # the environment (`--env NAME`) of this command
+_ENV_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+
+
+def active_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The environment whose params overlays apply (`--env NAME` or GITFLOWML_ENV)."""
+    name = (os.environ if environ is None else environ).get(ENV_VARIABLE) or None
+    if name is not None:
+        check_env_name(name)
+    return name
+
+
+def check_env_name(name: str) -> None:
+    if not _ENV_NAME.match(name):
+        raise ConfigError(
+            f"'{name}' is not an environment name; use letters, digits, '_' and '-' (it "
+            "names params.NAME.yaml)"
+        )
+
+
 def default_text() -> str:
     return yamlio.dumps({"schema": SCHEMA, "cache": {"type": "reflink,copy"}})
 

@@ -39,6 +39,7 @@ class RunRecord:
     platform: str
     gitflowml_version: str = __version__
     schema: int = SCHEMA
+    env: str | None = None  # the environment (`--env`) whose params overlays it ran with
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,7 +63,7 @@ class RunRecord:
             "python_version": self.python_version,
             "platform": self.platform,
             "gitflowml_version": self.gitflowml_version,
-        }
+        } | ({"env": self.env} if self.env is not None else {})
 
     def line(self) -> str:
         """The canonical one-line JSON of this record (what a note holds)."""
@@ -92,6 +93,7 @@ class RunRecord:
             platform=str(doc.get("platform", "")),
             gitflowml_version=str(doc.get("gitflowml_version", "")),
             schema=int(doc.get("schema", SCHEMA)),
+            env=None if doc.get("env") is None else str(doc["env"]),
         )
 
 
@@ -129,6 +131,7 @@ def new_record(
         host=host,
         python_version=python_version,
         platform=sys.platform,
+        env=entry.env,
     )
 
 

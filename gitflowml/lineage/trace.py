@@ -48,11 +48,22 @@ class Node:
     restored: bool = False
     recorded: bool = True
     within: str = ""
+    env: str = ""  # the environment (`--env`) the stage ran in, if any
     inputs: list[Node] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"path": self.path, "hash": self.oid, "kind": self.kind}
-        for name in ("stage", "commit", "author", "date", "started", "user", "cmd", "within"):
+        for name in (
+            "stage",
+            "commit",
+            "author",
+            "date",
+            "started",
+            "user",
+            "cmd",
+            "within",
+            "env",
+        ):
             if getattr(self, name):
                 doc[name] = getattr(self, name)
         if self.kind == "stage":
@@ -128,6 +139,7 @@ class _Tracer:
                 cmd=" && ".join(rec.cmd) if rec.cmd else f"python: {rec.python}",
                 params=_flat_params(rec.params),
                 restored=rec.restored,
+                env=rec.env or "",
             )
             node.inputs = self._inputs(rec.deps, rec.code, seen | {key})
             return node

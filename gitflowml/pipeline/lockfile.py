@@ -35,7 +35,7 @@ LOCK_FILE = "pipeline.lock"
 JOURNAL = "lock.journal"
 PARSED = "lock.parsed"  # beside the journal: the lock's parsed YAML, keyed by its stat data
 RACY_NS = quick.RACY_NS
-_STAGE_KEYS = ("cmd", "python", "args", "deps", "params", "code", "outs")
+_STAGE_KEYS = ("cmd", "python", "args", "env", "deps", "params", "code", "outs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,7 @@ class StageLock:
     params: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()  # file -> key -> value
     code: tuple[Entry, ...] = ()
     outs: tuple[Entry, ...] = ()
+    env: str | None = None  # the environment (`--env`) whose params overlays it ran with
 
     def __post_init__(self) -> None:
         """Canonical order whatever the caller gave, so equal locks compare equal."""
@@ -84,6 +85,8 @@ class StageLock:
             doc["python"] = self.python
         if self.args:
             doc["args"] = dict(sorted(self.args))
+        if self.env is not None:
+            doc["env"] = self.env
         for key in ("deps", "params", "code", "outs"):
             value = getattr(self, key)
             if not value:
@@ -219,6 +222,7 @@ def stage_from_dict(body: Any) -> StageLock:
         ),
         code=_entries(body.get("code")),
         outs=_entries(body.get("outs")),
+        env=None if body.get("env") is None else str(body["env"]),
     )
 
 

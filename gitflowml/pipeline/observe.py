@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gitflowml import quick
+from gitflowml import config, quick
 from gitflowml.errors import PipelineError
 from gitflowml.pipeline import params as params_mod
 from gitflowml.pipeline.codedeps import CodeAnalyzer
@@ -48,7 +48,7 @@ def observe(
         params[file] = params_mod.load(params_path, file) if params_path.exists() else None
     analyser = code or CodeAnalyzer(root, scanner, scanner.state)
     code_of = {s.name: analyser.code_of(s) for s in chosen}
-    return Observed(paths=entries, params=params, code=code_of)
+    return Observed(paths=entries, params=params, code=code_of, env=config.active_env())
 
 
 def workspace_path(root: Path, path: str) -> Path:

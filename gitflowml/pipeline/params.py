@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gitflowml import quick
+from gitflowml import config, quick
 from gitflowml.errors import PipelineError
-from gitflowml.util import yamlio
+from gitflowml.util import fsutil, yamlio
 
 DEFAULT_PARAMS = "params.yaml"
 _MISSING = object()
@@ -30,8 +30,56 @@ def parse_data(text: str, suffix: str) -> Any:
     return yamlio.loads(text)
 
 
-def load(path: Path, shown: str | None = None) -> dict[str, Any]:
-    """The whole params file as nested data; an error names the file and what to do."""
+def load(path: Path, shown: str | None = None, env: str | None = None) -> dict[str, Any]:
+    """The whole params file as nested data, with the active environment's overlay
+    (`P.NAME.yaml` beside `P.yaml`, see `overlay_name`) merged over it when there is one;
+    `env` names another environment. An error names the file and what to do."""
+    data = _load_one(path, shown)
+    wanted = env or config.active_env()
+    if wanted:
+        over = path.with_name(overlay_name(path.name, wanted))
+        quick.note(over)
+        if over.is_file():
+            data = merge(data, _load_one(over, overlay_name(shown or str(path), wanted)))
+    return data
+
+
+def effective_file(base: Path, scratch: Path, name: str) -> Path | None:
+    """For a shell stage's GITFLOWML_PARAMS_FILE: the params.yaml of its directory `base`
+    as the stage sees it. That is the file itself unless the active environment overlays
+    it; then the merged values, written to `scratch/NAME.yaml` (the tracked files are never
+    rewritten). None when there is no params.yaml."""
+    default = base / DEFAULT_PARAMS
+    if not default.is_file():
+        return None
+    env = config.active_env()
+    if not env or not (base / overlay_name(DEFAULT_PARAMS, env)).is_file():
+        return default
+    scratch.mkdir(parents=True, exist_ok=True)
+    dest = scratch / f"{name}.yaml"
+    fsutil.atomic_write_text(dest, yamlio.dumps(load(default)))
+    return dest
+
+
+def overlay_name(name: str, env: str) -> str:
+    """`params.yaml` -> `params.prod.yaml`: the overlay of environment `env` (any path)."""
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.{env}.{suffix}" if dot and "/" not in suffix else f"{name}.{env}"
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Kedro's rule: mappings merge key by key, all the way down; lists and scalars in
+    `over` replace what `base` has."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _load_one(path: Path, shown: str | None) -> dict[str, Any]:
     name = shown or str(path)
     quick.note(path)
     try:

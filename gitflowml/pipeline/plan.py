@@ -48,6 +48,7 @@ class Observed:
     paths: Mapping[str, Entry | None] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     code: Mapping[str, tuple[Entry, ...]] = field(default_factory=dict)
+    env: str | None = None  # the environment whose params overlays were read
 
     def param_values(self, ref: ParamRef) -> dict[str, Any]:
         """The tracked values of `ref` now: listed keys (a key may name a whole group), or
@@ -176,6 +177,7 @@ def lock_entry(stage: Stage, before: Observed, outs: tuple[Entry, ...]) -> Stage
         params=param_values(stage, before),
         code=before.code.get(stage.name, ()),
         outs=outs,
+        env=before.env,
     )
 
 

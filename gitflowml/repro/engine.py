@@ -34,6 +34,7 @@ from gitflowml.executors.local import (
     stage_commands,
 )
 from gitflowml.pipeline import lockfile, observe, plan, runcache
+from gitflowml.pipeline import params as params_mod
 from gitflowml.pipeline.codedeps import CodeAnalyzer
 from gitflowml.pipeline.graph import Graph
 from gitflowml.pipeline.model import Pipeline, Stage
@@ -325,7 +326,10 @@ class _Run:
         self.settler.record(make)
 
     def _env(self, stage: Stage) -> dict[str, str]:
-        return {**self.base_env, **dict(stage.env)} if stage.env else self.base_env
+        env = {**self.base_env, **dict(stage.env)} if stage.env else self.base_env
+        scratch = self.project.dot_dir / "tmp" / "params"
+        found = params_mod.effective_file(self.project.root / stage.wdir, scratch, stage.name)
+        return env if found is None else {**env, "GITFLOWML_PARAMS_FILE": str(found)}
 
     # -- finishing ---------------------------------------------------------------------------
     def finish(self, name: str, outcome: RunOutcome, verdict: Verdict) -> bool:
