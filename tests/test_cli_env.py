@@ -146,3 +146,28 @@ def test_a_queued_experiment_keeps_its_environment(envs: Repo, run: Run) -> None
     lock = envs.git("show", f"{ref[0]}:pipeline.lock")  # what the queued run recorded
     assert "env: prod" in lock
     assert "lr: 0.01" in lock
+
+
+def test_metrics_say_when_they_were_made_in_another_environment(project: Repo, run: Run) -> None:
+    project.gen(
+        {
+            "params.yaml": BASE,
+            "params.prod.yaml": PROD,
+            "pipeline.yaml": "stages:\n  score:\n"
+            "    cmd: >-\n      echo '{\"lr\": ${train.lr}}' > score.json\n"
+            "    params: [train.lr]\n    metrics: [score.json]\n",
+        }
+    )
+    run("repro", "--env", "prod")
+    shown = run("metrics", "show", "--env", "prod")
+    assert "0.01" in shown.stdout
+    assert shown.stderr == ""
+    other = run("metrics", "show", "--env", "dev")
+    assert other.stderr == (
+        "warning: score.json was made with env prod, not dev (pipeline.lock); "
+        "'gitflowml repro --env dev' remakes it\n"
+    )
+    project.git("add", "-A")
+    project.git("commit", "-qm", "scored in prod")
+    assert "made with env prod" in run("metrics", "diff", "--env", "dev").stderr
+    assert run("metrics", "show").stderr == ""  # no --env: nothing to check against

@@ -183,3 +183,25 @@ def log(
     from gitflowml.lineage import log as log_mod
 
     return log_mod.entries(_project(project), target, limit)
+
+
+def metrics_env(env: str | None = None, *, project: Project | None = None) -> list[tuple[str, str]]:
+    """The workspace's metrics files that were made in another environment than `env`
+    (default: the active one), as the lock records it: (path, "NAME" or "none")."""
+    from gitflowml import config, index
+
+    proj = _project(project)
+    wanted = env if env is not None else config.active_env()
+    if wanted is not None:
+        config.check_env_name(wanted)
+    found = index.load(proj)
+    if found is None:
+        return []
+    lock = index.load_lock(proj)
+    out = []
+    for name, stage in found[0].stages.items():
+        entry = lock.stages.get(name)
+        if entry is None or entry.env == wanted:
+            continue
+        out += [(o.path, entry.env or "none") for o in stage.outs if o.kind == "metric"]
+    return sorted(out)

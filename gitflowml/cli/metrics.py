@@ -36,6 +36,12 @@ def metrics() -> None:
 
 @metrics.command("show")
 @click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--env",
+    "env_name",
+    metavar="NAME",
+    help="Warn when the workspace's metrics were made in another environment.",
+)
 @click.option("-a", "--all-branches", is_flag=True, help="Also every branch.")
 @click.option("--rev", "revs", multiple=True, help="A revision (repeat for several).")
 @click.option("--precision", type=click.IntRange(min=0), default=5, show_default=True)
@@ -44,6 +50,7 @@ def metrics() -> None:
 def metrics_show(
     ctx: click.Context,
     paths: tuple[str, ...],
+    env_name: str | None,
     all_branches: bool,
     revs: tuple[str, ...],
     precision: int,
@@ -64,6 +71,18 @@ def metrics_show(
         click.echo(render_metrics.metrics_json(values, dvc))
     else:
         click.echo(render_metrics.metrics_show(values, md, precision))
+    if env_name is not None and None in (revs or (None,)):
+        _warn_env(ctx, env_name)
+
+
+def _warn_env(ctx: click.Context, env: str) -> None:
+    """`--env` with the workspace's metrics: say which were made in another environment."""
+    for path, made_in in api.metrics_env(env, project=project(ctx)):
+        click.echo(
+            f"warning: {path} was made with env {made_in}, not {env} (pipeline.lock); "
+            f"'gitflowml repro --env {env}' remakes it",
+            err=True,
+        )
 
 
 def _diff_command(kind: str) -> Any:
@@ -72,8 +91,9 @@ def _diff_command(kind: str) -> Any:
         "envs",
         multiple=True,
         metavar="NAME",
-        hidden=kind != "params",
-        help="Params of environment NAME (twice: compare two environments).",
+        help="Params of environment NAME (twice: compare two environments)."
+        if kind == "params"
+        else "Warn when the workspace's metrics were made in another environment.",
     )
     @click.argument("a", required=False)
     @click.argument("b", required=False)
@@ -95,9 +115,11 @@ def _diff_command(kind: str) -> Any:
         envs: tuple[str, ...],
     ) -> None:
         if kind == "metrics":
-            if envs:
-                raise click.UsageError("--env goes with params diff")
+            if len(envs) > 1:
+                raise click.UsageError("metrics diff takes one --env")
             rows = api.metrics_diff(a, b, all_rows=all_rows, project=project(ctx))
+            if envs and b is None:
+                _warn_env(ctx, envs[0])
         else:
             rows = api.params_diff(a, b, all_rows=all_rows, envs=envs, project=project(ctx))
             if len(envs) == 2 and a is None and b is None:
