@@ -141,6 +141,11 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
             "GITFLOWML_ROOT": str(scratch),
             "PYTHONPATH": str(scratch),
         }
+        if spec.get("params_yaml") is not None:  # the stage's params as it sees them
+            params_file = scratch / ".gitflowml" / "params.yaml"  # removed with the scratch
+            params_file.parent.mkdir(exist_ok=True)
+            params_file.write_text(spec["params_yaml"], encoding="utf-8")
+            env["GITFLOWML_PARAMS_FILE"] = str(params_file)
         outcome = executor.start_stage(
             spec["name"], commands, cwd, env, spec["timeout"], spec["retries"]
         ).result()

@@ -13,6 +13,7 @@ from gitflowml import index
 from gitflowml.errors import StageFailedError
 from gitflowml.executors.local import RunOutcome
 from gitflowml.pipeline import lockfile
+from gitflowml.pipeline import params as params_mod
 from gitflowml.pipeline.model import Stage
 from gitflowml.pipeline.plan import Observed
 from gitflowml.project import Project
@@ -93,10 +94,17 @@ class RemoteRun:
             "inputs": inputs,
             "outs": [o.path for o in stage.outs],
             "remote": asdict(self.config),
+            "params_yaml": self._params_text(stage),
         }
         res = stage.resources
         resources = self.dask.check_fits(res.cpus, res.memory, res.gpus)
         return spec, resources
+
+    def _params_text(self, stage: Stage) -> str | None:
+        """What GITFLOWML_PARAMS_FILE holds for the stage (see `params.effective_file`)."""
+        scratch = self.project.dot_dir / "tmp" / "params"
+        found = params_mod.effective_file(self.project.root / stage.wdir, scratch, stage.name)
+        return None if found is None else found.read_text(encoding="utf-8")
 
     def _store(self, path: Path, oid: str) -> None:
         if not self.odb.exists(oid):

@@ -138,3 +138,21 @@ def test_an_experiment_runs_its_stages_on_dask(diamond: Repo, run: Run, tmp_path
 
     assert '{"words": 10}' in str(api.read("joined.txt", rev="big"))
     assert not (diamond.root / "joined.txt").exists()  # --temp: the workspace is untouched
+
+
+def test_an_environment_reaches_the_workers(project: Repo, run: Run, tmp_path: Path) -> None:
+    """--env on Dask: ${} values and GITFLOWML_PARAMS_FILE are the merged params there too."""
+    run("remote", "add", "-d", "store", str(tmp_path / "store"))
+    project.gen(
+        {
+            "params.yaml": "lr: 0.1\nname: base\n",
+            "params.prod.yaml": "lr: 0.01\n",
+            "pipeline.yaml": "stages:\n  s:\n"
+            '    cmd: echo ${lr} > lr.txt && cat "$GITFLOWML_PARAMS_FILE" > seen.yaml\n'
+            "    params: [lr, name]\n    outs: [lr.txt, seen.yaml]\n",
+        }
+    )
+    run("repro", "--executor", "dask", "--env", "prod")
+    assert (project.root / "lr.txt").read_text() == "0.01\n"
+    assert (project.root / "seen.yaml").read_text() == "lr: 0.01\nname: base\n"
+    assert "env: prod" in (project.root / "pipeline.lock").read_text()
