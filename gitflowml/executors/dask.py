@@ -142,8 +142,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
             "PYTHONPATH": str(scratch),
         }
         if spec.get("params_yaml") is not None:  # the stage's params as it sees them
-            params_file = scratch / ".gitflowml" / "params.yaml"  # removed with the scratch
-            params_file.parent.mkdir(exist_ok=True)
+            params_file = scratch.with_name(scratch.name + "-params.yaml")  # beside it
             params_file.write_text(spec["params_yaml"], encoding="utf-8")
             env["GITFLOWML_PARAMS_FILE"] = str(params_file)
         outcome = executor.start_stage(
@@ -166,6 +165,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        scratch.with_name(scratch.name + "-params.yaml").unlink(missing_ok=True)
 
 
 def _verified(remote: Any, oid: str, is_dir: bool) -> bytes:
