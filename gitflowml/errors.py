@@ -78,3 +78,7 @@ class ExperimentError(GitflowmlError):
 
 class PlotError(GitflowmlError):
     """Plots could not be rendered (the extra is missing, a template is unusable)."""
+
+
+class RegistryError(GitflowmlError):
+    """Another repository (a data registry source) cannot be read, or lacks what is named."""

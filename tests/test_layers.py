@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("gitflowml.pipeline",),
     ("gitflowml.index",),
     ("gitflowml.lineage",),
-    ("gitflowml.remote",),
+    ("gitflowml.remote", "gitflowml.registry"),
     ("gitflowml.revision",),
     ("gitflowml.executors",),
     ("gitflowml.repro",),

@@ -39,6 +39,7 @@ from gitflowml.api.history import (
 from gitflowml.api.manage import MoveReport, RemoveReport, commit, move, remove, unprotect
 from gitflowml.api.pipeline import Dag, dag, repro
 from gitflowml.api.plots import PlotsReport, plots_diff, plots_show, plots_templates
+from gitflowml.api.registry import ls
 from gitflowml.api.remote import (
     fetch,
     gc,
@@ -101,6 +102,7 @@ __all__ = [
     "install",
     "lineage",
     "log",
+    "ls",
     "metrics_diff",
     "metrics_env",
     "metrics_show",

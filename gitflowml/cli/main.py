@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "doctor"),
     "version": ("doctor", "doctor"),
     "completion": ("complete", "completion"),
+    "ls": ("registry", "ls_cmd"),
 }
 
 
