@@ -77,7 +77,7 @@ def layers(dot_dir: Path | None, environ: Mapping[str, str]) -> list[Layer]:
 def merged(found: Sequence[Layer]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for layer in found:
-        data = merge(data, layer.data)
+        data = yamlio.merge(data, layer.data)
     data.pop("schema", None)
     return data
 
@@ -106,16 +106,6 @@ def read(path: Path) -> dict[str, Any]:
             f"(expected {SCHEMA}); upgrade gitflowml"
         )
     return data
-
-
-def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:

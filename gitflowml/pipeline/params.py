@@ -68,15 +68,9 @@ def overlay_name(name: str, env: str) -> str:
 
 
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Kedro's rule: mappings merge key by key, all the way down; lists and scalars in
+    """Kedro's rule (`yamlio.merge`): mappings merge all the way down; lists and scalars in
     `over` replace what `base` has."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+    return yamlio.merge(base, over)
 
 
 def _load_one(path: Path, shown: str | None) -> dict[str, Any]:

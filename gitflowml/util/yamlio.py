@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -257,3 +258,16 @@ def _fast_dumps(data: dict[Any, Any]) -> str | None:
     except _Unsupported:
         return None
     return "\n".join(out) + "\n"
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`: mappings merge key by key, all the way down; anything else in
+    `over` (a list, a scalar) replaces what `base` has. Settings levels and params
+    environments both merge this way (Kedro's rule)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
