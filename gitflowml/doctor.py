@@ -18,7 +18,7 @@ from gitflowml.errors import GitflowmlError
 from gitflowml.project import Project
 from gitflowml.remote.needs import remote_of
 from gitflowml.storage import hashing, layout, links
-from gitflowml.storage.odb import local_odb
+from gitflowml.storage.odb import LocalOdb, local_odb
 from gitflowml.util import tmpfiles
 
 PACKAGES = ("click", "PyYAML", "GitPython", "xxhash", "fsspec", "s3fs", "dask", "distributed")
@@ -76,14 +76,14 @@ def check(project: Project | None, verify: bool = False) -> Report:
     except GitflowmlError as exc:
         report.pipeline = str(exc)
         report.problems.append(f"pipeline: {exc}")
-    report.temporaries = _orphans(project.dot_dir)
+    report.temporaries = len(tmpfiles.orphans(tmpfiles.in_tree(project.dot_dir)))
     if report.temporaries:
         report.problems.append(
             f"{report.temporaries} temporaries left by interrupted commands; 'gitflowml gc' "
             "removes them"
         )
     if verify:
-        report.objects_checked, report.corrupt = _verify(odb.root)
+        report.objects_checked, report.corrupt = _verify(odb)
         for path in report.corrupt:
             report.problems.append(
                 f"cache object {path} is corrupt; delete it and run 'gitflowml pull' or add "
@@ -129,33 +129,8 @@ def _reach(project: Project, name: str) -> str:
     return outcome[0] if outcome else f"no answer within {REMOTE_TIMEOUT_S:.0f} s"
 
 
-def _orphans(dot_dir: Path) -> int:
-    count = 0
-    for directory, dirnames, filenames in os.walk(dot_dir):
-        for name in [*filenames, *dirnames]:
-            if tmpfiles.is_tmp(name):
-                path = os.path.join(directory, name)
-                try:
-                    mtime = os.lstat(path).st_mtime
-                except FileNotFoundError:
-                    continue
-                count += tmpfiles.orphaned(name, mtime)
-        dirnames[:] = [d for d in dirnames if not tmpfiles.is_tmp(d)]
-    return count
-
-
-def _verify(cache: Path) -> tuple[int, list[str]]:
-    checked, corrupt = 0, []
-    for fan in sorted(os.listdir(cache)) if cache.is_dir() else []:
-        if len(fan) != 2 or not (cache / fan).is_dir():
-            continue
-        for name in sorted(os.listdir(cache / fan)):
-            is_dir = layout.is_manifest(name)
-            oid = fan + (name[: -len(layout.DIR_SUFFIX)] if is_dir else name)
-            if not hashing.is_oid(oid):
-                continue
-            checked += 1
-            actual, _ = hashing.hash_file(str(cache / fan / name))
-            if actual != oid:
-                corrupt.append(f"{fan}/{name}")
-    return checked, corrupt
+def _verify(odb: LocalOdb) -> tuple[int, list[str]]:
+    """How many objects were re-hashed, and the keys of those whose content is not their name."""
+    keys = sorted(odb.listing())
+    corrupt = [k for k in keys if hashing.hash_file(str(odb.root / k))[0] != layout.oid_of(k)]
+    return len(keys), corrupt

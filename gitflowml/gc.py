@@ -56,7 +56,7 @@ def gc(
         keep = set(tops)
         present_tops = {k: n for k, n in tops.items() if not n.is_dir or odb.exists(n.oid, True)}
         keep.update(files_of(odb, present_tops))
-        local = _local_objects(project)
+        local = odb.listing()
         doomed = sorted(k for k in local if k not in keep)
         report.kept = len(local) - len(doomed)
         report.removed = len(doomed)
@@ -107,23 +107,6 @@ def _tidy(project: Project) -> int:
         if entry.pointer.is_dir:
             removed += tmpfiles.clean_tree(path)
     return removed + sum(tmpfiles.clean_dir(p) for p in places)
-
-
-def _local_objects(project: Project) -> dict[str, int]:
-    """Every object key in the local cache with its size."""
-    out: dict[str, int] = {}
-    root = project.cache_dir
-    try:
-        fans = [f for f in os.listdir(root) if len(f) == 2]
-    except FileNotFoundError:
-        return out
-    for fan in fans:
-        with os.scandir(root / fan) as it:
-            for entry in it:
-                key = f"{fan}/{entry.name}"
-                if layout.oid_of(key) is not None:
-                    out[key] = entry.stat(follow_symlinks=False).st_size
-    return out
 
 
 def _run_is_kept(project: Project, key: str, keep: set[str]) -> bool:

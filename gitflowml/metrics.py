@@ -59,17 +59,15 @@ def _number(value: Any) -> bool:
 def parse(path: str, data: bytes) -> dict[str, Any]:
     """A metrics or params file, flattened; a file that does not parse gives {}."""
     suffix = posixpath.splitext(path)[1].lower()
+    if suffix not in (".csv", ".tsv"):
+        doc = _doc(path, data)
+        return {} if doc is None else params_mod.flatten(doc)
     text = data.decode("utf-8", "replace")
     try:
-        if suffix in (".csv", ".tsv"):
-            rows = list(
-                csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
-            )
-            return _table(rows)
-        doc = params_mod.parse_data(text, suffix)
-    except (ValueError, yamlio.YamlError):
+        rows = list(csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ","))
+    except ValueError:
         return {}
-    return params_mod.flatten(doc) if isinstance(doc, dict) else {}
+    return _table(rows)
 
 
 def _table(rows: list[dict[str, str | None]]) -> dict[str, Any]:
@@ -158,13 +156,13 @@ def effective(
     """A params file at `revision` with environment `env`'s overlay merged over it: its
     flattened values, and the file each value comes from."""
     data = revision.read(file)
-    doc = _doc(file, data) if data is not None else {}
+    doc = (_doc(file, data) if data is not None else None) or {}
     origin = dict.fromkeys(params_mod.flatten(doc), file)
     if env:
         over_file = params_mod.overlay_name(file, env)
         over_data = revision.read(over_file)
         if over_data is not None:
-            over = _doc(over_file, over_data)
+            over = _doc(over_file, over_data) or {}
             doc = params_mod.merge(doc, over)
             origin = {k: origin.get(k, file) for k in params_mod.flatten(doc)}
             origin.update(dict.fromkeys(params_mod.flatten(over), over_file))
@@ -172,12 +170,14 @@ def effective(
     return values, {k: origin.get(k, file) for k in values}
 
 
-def _doc(path: str, data: bytes) -> dict[str, Any]:
+def _doc(path: str, data: bytes) -> dict[str, Any] | None:
+    """A params or metrics file's mapping; None when it does not parse as one."""
     try:
-        doc = params_mod.parse_data(data.decode("utf-8", "replace"), posixpath.splitext(path)[1])
+        suffix = posixpath.splitext(path)[1].lower()
+        doc = params_mod.parse_data(data.decode("utf-8", "replace"), suffix)
     except (ValueError, yamlio.YamlError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def params_files(project: Project) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,8 +106,6 @@ def _set_env(ctx: click.Context, param: click.Parameter, value: str | None) -> N
     """Make NAME the environment of this command (as GITFLOWML_ENV would), until it ends."""
     if value is None:
         return
-    import os
-
     from gitflowml.config import ENV_VARIABLE, check_env_name
     from gitflowml.errors import ConfigError
 
@@ -114,14 +113,21 @@ def _set_env(ctx: click.Context, param: click.Parameter, value: str | None) -> N
         check_env_name(value)
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from None
-    before = os.environ.get(ENV_VARIABLE)
+    for_this_command(ctx, ENV_VARIABLE)
     os.environ[ENV_VARIABLE] = value
+
+
+def for_this_command(ctx: click.Context, name: str) -> None:
+    """Give environment variable `name` back its value (or its absence) when the command
+    ends: what a flag sets there is seen by the command and the processes it starts, and
+    by nothing after it (callers may run several commands in one process)."""
+    before = os.environ.get(name)
 
     def undo() -> None:
         if before is None:
-            os.environ.pop(ENV_VARIABLE, None)
+            os.environ.pop(name, None)
         else:
-            os.environ[ENV_VARIABLE] = before
+            os.environ[name] = before
 
     ctx.call_on_close(undo)
 

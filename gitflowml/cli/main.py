@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from gitflowml import __version__
 from gitflowml.cli import examples
-from gitflowml.cli.base import Options, fail
+from gitflowml.cli.base import Options, fail, for_this_command
 from gitflowml.errors import EXIT_ERROR, EXIT_INTERRUPTED, GitflowmlError
 
 # command name -> (module under gitflowml.cli, attribute)
@@ -121,7 +121,7 @@ def cli(
     """Git-native artifact versioning and reproducible pipelines."""
     ctx.obj = Options(verbose=verbose, quiet=quiet)
     if overrides:
-        ctx.call_on_close(_override(overrides))
+        _override(ctx, overrides)
     if directory is not None:
         try:
             os.chdir(directory)
@@ -131,20 +131,12 @@ def cli(
             ) from None
 
 
-def _override(given: tuple[str, ...]) -> Callable[[], None]:
+def _override(ctx: click.Context, given: tuple[str, ...]) -> None:
     """`-c KEY=VALUE`: checked here, then seen by every level's reader (and the processes
-    this command starts) through the environment, as git's `-c` is. Returns what undoes
-    it when the command ends (for callers that run several commands in one process)."""
+    this command starts) through the environment, as git's `-c` is, for this command."""
     from gitflowml.config import keys, levels
 
-    before = os.environ.get(levels.OVERRIDES_ENV)
-
-    def undo() -> None:
-        if before is None:
-            os.environ.pop(levels.OVERRIDES_ENV, None)
-        else:
-            os.environ[levels.OVERRIDES_ENV] = before
-
+    for_this_command(ctx, levels.OVERRIDES_ENV)
     pairs = []
     for item in given:
         key, sep, value = item.partition("=")
@@ -156,7 +148,6 @@ def _override(given: tuple[str, ...]) -> Callable[[], None]:
             raise click.BadParameter(str(exc), param_hint="-c") from None
         pairs.append((key.strip(), value))
     levels.add_overrides(pairs, os.environ)
-    return undo
 
 
 def main(argv: Sequence[str] | None = None) -> int:

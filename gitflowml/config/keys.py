@@ -3,7 +3,6 @@ values they take, and the flat view of the nested files (`config --list`)."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,6 +72,8 @@ def parse(key: str) -> Name:
             raise ConfigError(f"'{key}': '{option}' is not a valid option name")
         return Name(key, ("remote", name, option), "text")
     known = [*KEYS, *(f"remote.NAME.{o}" for o in REMOTE_OPTIONS)]
+    import difflib  # only for the error: settings are read by every command
+
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     raise ConfigError(

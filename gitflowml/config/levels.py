@@ -112,6 +112,11 @@ def edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     """Apply `change(data)` to one level's file and write it atomically (made if missing)."""
     data = read(path) or {"schema": SCHEMA}
     change(data)
+    write(path, data)
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    """Replace one level's file with `data`, atomically (its directory made if missing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fsutil.atomic_write_text(path, yamlio.dumps(data))
 

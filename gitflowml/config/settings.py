@@ -90,7 +90,7 @@ def _change(dot_dir: Path | None, level: str, environ: Mapping[str, str], change
     at = sum(1 for layer in trial if layer.level in WRITABLE[: WRITABLE.index(level)])
     trial.insert(at, levels.Layer(level, f"file:{path}", data))
     build(trial)  # refuses a result that would not load; nothing is written then
-    levels.edit(path, change)
+    levels.write(path, data)
     return path
 
 

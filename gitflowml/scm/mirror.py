@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitflowml.errors import RegistryError
+from gitflowml.scm import _run as scm_run
 from gitflowml.util import tmpfiles
 
 _REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
@@ -125,8 +126,5 @@ def _git(cwd: Path, args: list[str], url: str) -> None:
 
 
 def _run(cwd: Path, args: list[str]) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, env=env, check=False)
-    except FileNotFoundError:
-        raise RegistryError("git is not installed or not on PATH; install git") from None
+    """`scm`'s git runner, never waiting for a password nobody will type."""
+    return scm_run(cwd, args, env={"GIT_TERMINAL_PROMPT": "0"})

@@ -254,6 +254,21 @@ class LocalOdb:
             missing.update(fan + r for r in rests - present)
         return missing
 
+    def listing(self) -> dict[str, int]:
+        """Every object key in the store (`ab/cdef…`, `ab/cdef….dir`) with its size."""
+        out: dict[str, int] = {}
+        try:
+            fans = [f for f in os.listdir(self.root) if len(f) == 2]
+        except FileNotFoundError:
+            return out
+        for fan in fans:
+            with os.scandir(self.root / fan) as it:
+                for entry in it:
+                    key = f"{fan}/{entry.name}"
+                    if layout.oid_of(key) is not None:
+                        out[key] = entry.stat(follow_symlinks=False).st_size
+        return out
+
     # -- reading -------------------------------------------------------------------------
     def read_manifest(self, oid: str) -> hashing.Manifest:
         """Load and verify a directory manifest."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import marshal
 import os
 from pathlib import Path
@@ -136,13 +137,9 @@ def _name(fd: int, path: str) -> None:
     os.link(f"{_PROC_FD}{fd}", path, src_dir_fd=fd, follow_symlinks=True)
 
 
-_PROC_OK: list[bool] = []
-
-
+@functools.cache
 def _unnamed_supported() -> bool:
-    if not _PROC_OK:
-        _PROC_OK.append(hasattr(os, "O_TMPFILE") and os.path.isdir(_PROC_FD))
-    return _PROC_OK[0]
+    return hasattr(os, "O_TMPFILE") and os.path.isdir(_PROC_FD)
 
 
 def publish(tmp: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:

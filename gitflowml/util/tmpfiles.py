@@ -84,20 +84,29 @@ def alive(pid: int) -> bool:
         return True  # no /proc here: trust kill
 
 
-def remove_orphans(paths: Iterable[str | os.PathLike[str]], max_age: float = LOCAL_AGE_S) -> int:
-    """Remove the orphaned temporaries among `paths` (files, or trees moved aside);
-    returns how many. One that vanished meanwhile is fine."""
-    removed = 0
+def orphans(
+    paths: Iterable[str | os.PathLike[str]], max_age: float = LOCAL_AGE_S
+) -> list[str | os.PathLike[str]]:
+    """The orphaned temporaries among `paths` (one that vanished meanwhile is left out)."""
+    found = []
     for path in paths:
-        base = os.path.basename(os.fspath(path))
         try:
             st = os.lstat(path)
         except FileNotFoundError:
             continue
-        if orphaned(base, st.st_mtime, max_age):
-            with contextlib.suppress(FileNotFoundError):
-                _remove(path)
-                removed += 1
+        if orphaned(os.path.basename(os.fspath(path)), st.st_mtime, max_age):
+            found.append(path)
+    return found
+
+
+def remove_orphans(paths: Iterable[str | os.PathLike[str]], max_age: float = LOCAL_AGE_S) -> int:
+    """Remove the orphaned temporaries among `paths` (files, or trees moved aside);
+    returns how many. One that vanished meanwhile is fine."""
+    removed = 0
+    for path in orphans(paths, max_age):
+        with contextlib.suppress(FileNotFoundError):
+            _remove(path)
+            removed += 1
     return removed
 
 
@@ -110,14 +119,19 @@ def clean_dir(directory: str | os.PathLike[str], max_age: float = LOCAL_AGE_S) -
     return remove_orphans((os.path.join(directory, n) for n in names), max_age)
 
 
-def clean_tree(root: str | os.PathLike[str], max_age: float = LOCAL_AGE_S) -> int:
-    """Remove the orphaned temporaries anywhere under `root` (for gc)."""
+def in_tree(root: str | os.PathLike[str]) -> list[str]:
+    """Every temporary anywhere under `root` (a temporary directory counts once)."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         found += [os.path.join(dirpath, n) for n in filenames if is_tmp(n)]
         found += [os.path.join(dirpath, n) for n in dirnames if is_tmp(n)]
         dirnames[:] = [d for d in dirnames if not is_tmp(d)]
-    return remove_orphans(found, max_age)
+    return found
+
+
+def clean_tree(root: str | os.PathLike[str], max_age: float = LOCAL_AGE_S) -> int:
+    """Remove the orphaned temporaries anywhere under `root` (for gc)."""
+    return remove_orphans(in_tree(root), max_age)
 
 
 def _remove(path: str | os.PathLike[str]) -> None:
