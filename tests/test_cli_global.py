@@ -204,3 +204,23 @@ def test_every_command_s_help_shows_an_example(run: Run) -> None:
     assert len(paths) > 40
     lacking = [" ".join(p) for p in paths if "Example" not in run(*p, "--help").stdout]
     assert lacking == []
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(project: Repo) -> None:
+    """`gitflowml … | head`: no `error: Broken pipe`, no Python complaint; exit 1 without
+    a message, as cat and git stop when their reader goes away."""
+    project.gen({f"f{i:04d}.txt": "x" for i in range(1500)}, commit="many files")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitflowml", "ls", str(project.root), "-R"],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert proc.stdout.readline().startswith(b".gitflowml/")
+    proc.stdout.close()  # more than a pipe's buffer is still to come
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert err == b""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,6 +84,9 @@ class GitflowmlGroup(click.Group):
             fail(ctx, str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail(ctx, "interrupted; the cache and pointer files are left valid", EXIT_INTERRUPTED)
+        except BrokenPipeError:  # the reader stopped reading (`| head`): stop quietly, as
+            _quiet_stdout()  # cat and git do, and without a complaint when Python exits
+            ctx.exit(EXIT_ERROR)
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             reason = exc.strerror or str(exc)
@@ -129,6 +133,15 @@ def cli(
             raise click.BadParameter(
                 f"cannot change to {directory}: {exc.strerror}", param_hint="-C"
             ) from None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing what is left of it cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _override(ctx: click.Context, given: tuple[str, ...]) -> None:
